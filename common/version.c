@@ -1,0 +1,4 @@
+#include "version.h"
+const char *btpipe_version(void) {
+    return "0.1.0";
+}
