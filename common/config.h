@@ -10,20 +10,38 @@
 
 #include "err.h"
 
+#include <stddef.h>
+
 struct config_kv {
     char *key;
     char *value;
+    int line; /* line in the file, for error messages naming where a value came from */
 };
 
 struct config {
     struct config_kv *file_kv; /* from BTPIPE_CONFIG_FILE, may be empty */
     int nfile;
+    char *path; /* the file's name, NULL when no file was read */
 };
 
+#define CONFIG_INIT                                                                                \
+    { NULL, 0, NULL }
+
+/* Reads BTPIPE_CONFIG_FILE when set; a missing file or a malformed line is
+ * BT_ECONFIG with err->where "file:line:column". */
 int config_load(struct config *c, struct bt_err *err);
+/* Parses file text (NAME=value lines, # comments, blank lines, optional
+ * "export " prefix and matching quotes around the value) into c, appending
+ * to what is there; origin names the text in errors. Exposed for tests and
+ * the fuzzer. A later line for the same name wins over an earlier one. */
+int config_parse(struct config *c, const char *text, size_t len, const char *origin,
+                 struct bt_err *err);
 void config_free(struct config *c);
 /* Looks a name up in the environment, then the file; NULL when unset or empty. */
 const char *config_get(const struct config *c, const char *name);
+/* Where config_get's value came from, for error messages: "environment",
+ * "<file>:<line>" or "default"; static or thread-local storage. */
+const char *config_origin(const struct config *c, const char *name);
 const char *config_get_default(const struct config *c, const char *name, const char *def);
 /* Required string: BT_ECONFIG naming the variable when unset. */
 int config_require(const struct config *c, const char *name, const char **out, struct bt_err *err);

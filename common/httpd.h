@@ -8,6 +8,8 @@
 #ifndef BTPIPE_HTTPD_H
 #define BTPIPE_HTTPD_H
 
+#include <stddef.h>
+
 #include "buf.h"
 #include "err.h"
 
@@ -25,5 +27,8 @@ void httpd_set_ready(struct httpd *h, int ready);
 /* Register before or after start; thread-safe. */
 void httpd_route(struct httpd *h, const char *path, httpd_handler_fn fn, void *ud);
 void httpd_stop(struct httpd *h);
+/* Splits BTPIPE_HTTP_ADDR ("host:port", "[v6]:port", ":port" = every
+ * interface) into host and port; BT_ECONFIG naming the variable otherwise. */
+int httpd_parse_addr(const char *addr, char *host, size_t hostsz, int *port, struct bt_err *err);
 
 #endif

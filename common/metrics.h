@@ -14,6 +14,8 @@ struct metric *metrics_counter(const char *name, const char *help);
 struct metric *metrics_gauge(const char *name, const char *help);
 void metric_add(struct metric *m, double v);
 void metric_set(struct metric *m, double v);
+double metric_value(const struct metric *m);
+/* Appends every series, grouped by family under one # HELP and # TYPE line. */
 void metrics_render(struct buf *out);
 
 #endif

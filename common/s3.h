@@ -18,6 +18,7 @@
 
 struct config;
 struct s3_client;
+struct aws_creds_provider;
 
 struct s3_object_info {
     char *key;
@@ -55,5 +56,33 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
                    struct s3_object_info *out, struct bt_err *err);
 int s3_create_bucket(struct s3_client *c, const char *bucket, struct bt_err *err);
 void s3_object_info_free(struct s3_object_info *o);
+
+/* ---- extensions (AWS side owner) ---- */
+
+/* Like s3_client_new but signing with a given provider (borrowed: it must
+ * outlive the client). Tests use it to sign with a wrong secret. */
+int s3_client_new_with_creds(const struct config *cfg, struct aws_creds_provider *creds,
+                             struct s3_client **out, struct bt_err *err);
+/* Attempts the last request took (tests assert the retry policy). */
+int s3_client_last_attempts(const struct s3_client *c);
+
+/* One ListObjectsV2 page as parsed from the response XML. */
+struct s3_list_page {
+    struct s3_listing items;
+    int truncated;
+    char *next_token; /* NextContinuationToken, NULL when none */
+};
+void s3_list_page_free(struct s3_list_page *p);
+/* Parses a ListBucketResult document (no network; the fuzzer calls it).
+ * BT_EINPUT on malformed XML, BT_ELIMIT past the size bounds. */
+int s3_parse_list_xml(const char *xml, size_t len, struct s3_list_page *out, struct bt_err *err);
+/* Code and Message from an S3 <Error> document; empty strings when absent. */
+void s3_parse_error_xml(const char *xml, size_t len, char *code, size_t code_cap, char *msg,
+                        size_t msg_cap);
+
+/* The request line and Host for an object: path-style or virtual-hosted,
+ * the key URI-encoded once ('/' kept). Pure, for tests. */
+void s3_object_location(const struct s3_client *c, const char *bucket, const char *key,
+                        struct buf *host, struct buf *raw_path);
 
 #endif

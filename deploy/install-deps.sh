@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs every dependency btpipe needs on a fresh Debian 12 machine.
-# Idempotent: each step checks before it acts, so running it twice is cheap.
+# Installs every dependency btpipe needs on a fresh Debian 12 machine (as root):
+# the Debian packages, a Python venv at <repo>/.venv with the test tools of
+# deploy/requirements-test.txt, and the Kafka jars in deploy/local/.cache.
+# Idempotent: each step checks before it acts, so a second run takes seconds.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
+t0=$(date +%s)
 
 apt_pkgs=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
@@ -20,26 +23,36 @@ for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing Debian packages (${missing[*]}); run as root" >&2
+    exit 1
+  fi
   echo "install-deps: apt installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# Python test infrastructure lives in its own venv so it never fights the
-# system interpreter; the version pins keep reference numbers reproducible.
+# Python test tools live in their own venv so they never fight the system
+# interpreter. Debian's python3 (not whatever python3 is first on PATH) makes
+# the venv the same on every machine; the pins keep reference numbers stable.
 venv="${BTPIPE_VENV:-$root/.venv}"
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3)
+if ! "$venv/bin/python" -c 'import sys' >/dev/null 2>&1 || [ ! -x "$venv/bin/pip" ]; then
+  echo "install-deps: creating Python venv at $venv" >&2
+  rm -rf "$venv"
+  "$py" -m venv "$venv"
 fi
 stamp="$venv/.btpipe-reqs"
 reqs="$here/requirements-test.txt"
 if [ ! -f "$stamp" ] || ! cmp -s "$reqs" "$stamp"; then
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r "$reqs"
+  echo "install-deps: pip installing $reqs" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$reqs" >&2
   cp "$reqs" "$stamp"
 fi
 
 # Kafka jars come from Maven Central and are cached under deploy/local/.cache.
 "$here/local/fetch-kafka.sh"
-echo "install-deps: ok" >&2
+echo "install-deps: ok ($(($(date +%s) - t0)) s)" >&2

@@ -34,4 +34,22 @@ static inline size_t panel_idx(const struct panel *p, int d, int s) {
     return (size_t)d * (size_t)p->nsyms + (size_t)s;
 }
 
+/* Allocates an ndates x nsyms panel: dates zeroed (the caller fills them in
+ * ascending order), syms all NULL (set them with panel_set_sym), every field
+ * NaN. Returns 0, or BT_ELIMIT when the dimensions are negative or the cell
+ * count would not fit (the panel is left zeroed). Allocation failure aborts,
+ * as in buf.h. */
+int panel_alloc(struct panel *p, int ndates, int nsyms);
+/* Frees everything panel_alloc made, including each syms[i], and zeroes *p.
+ * Safe on a zeroed panel and twice in a row. */
+void panel_free(struct panel *p);
+/* Copies name into syms[s] (freeing what was there). */
+void panel_set_sym(struct panel *p, int s, const char *name);
+/* Index of date (YYYYMMDD) in p->dates, or -1. Binary search. */
+int panel_find_date(const struct panel *p, int32_t date);
+/* First index whose date is >= date (ndates when none): for range starts. */
+int panel_lower_date(const struct panel *p, int32_t date);
+/* Index of sym in p->syms, or -1. Binary search (syms are strcmp-sorted). */
+int panel_find_sym(const struct panel *p, const char *sym);
+
 #endif

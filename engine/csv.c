@@ -1,0 +1,302 @@
+/* csv.c -- zero-copy CSV tokenizer, exact fast double parser, date parser. */
+#include "csv.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Bytes that end an unquoted field; a table keeps the hot loop branch-light. */
+static const uint8_t csv_stop[256] = {[','] = 1, ['\n'] = 1, ['\r'] = 1};
+
+void csv_init(struct csv_reader *r, const void *buf, size_t len) {
+    r->p = buf;
+    r->end = r->p + len;
+    r->line_start = r->p;
+    r->line = 1;
+    r->rec_line = 1;
+}
+
+/* Consumes one line ending at p (\n, \r\n or \r) and moves to the next line. */
+static const char *eat_eol(struct csv_reader *r, const char *p) {
+    if (*p == '\r' && p + 1 < r->end && p[1] == '\n') p++;
+    p++;
+    r->line++;
+    r->line_start = p;
+    return p;
+}
+
+/* SWAR: a byte of x is zero -> its top bit in the result (lowest one exact). */
+static inline uint64_t has_zero_byte(uint64_t x) {
+    return (x - 0x0101010101010101ULL) & ~x & 0x8080808080808080ULL;
+}
+
+/* End of an unquoted field starting at p: the first , \n or \r, 8 bytes a
+ * step while 8 bytes remain (fields are short, but rows are many). */
+static inline const char *scan_field(const char *p, const char *end) {
+    const uint64_t comma = 0x2C2C2C2C2C2C2C2CULL, lf = 0x0A0A0A0A0A0A0A0AULL,
+                   cr = 0x0D0D0D0D0D0D0D0DULL;
+    while (end - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t m = has_zero_byte(v ^ comma) | has_zero_byte(v ^ lf) | has_zero_byte(v ^ cr);
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+    while (p < end && !csv_stop[(uint8_t)*p])
+        p++;
+    return p;
+}
+
+static uint32_t clamp32(size_t v) {
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+int csv_next(struct csv_reader *r, struct csv_field *f, int max, int *nfields, uint32_t *bad_col) {
+    const char *p = r->p, *end = r->end;
+    while (p < end && (*p == '\n' || *p == '\r'))
+        p = eat_eol(r, p);
+    if (p >= end) {
+        r->p = p;
+        *nfields = 0;
+        return CSV_END;
+    }
+    r->rec_line = r->line;
+    int n = 0;
+    for (;;) {
+        const char *start;
+        size_t len;
+        uint8_t quoted = 0, escaped = 0;
+        uint32_t col = clamp32((size_t)(p - r->line_start) + 1);
+        if (p < end && *p == '"') {
+            size_t open_line = r->line;
+            const char *open_ls = r->line_start;
+            quoted = 1;
+            start = ++p;
+            for (;;) {
+                if (p >= end) {
+                    /* report the opening quote: the end of input says nothing */
+                    r->line = open_line;
+                    r->line_start = open_ls;
+                    *bad_col = col;
+                    return CSV_EQUOTE;
+                }
+                char c = *p;
+                if (c == '"') {
+                    if (p + 1 < end && p[1] == '"') {
+                        escaped = 1;
+                        p += 2;
+                        continue;
+                    }
+                    break;
+                }
+                if (c == '\n' || c == '\r') {
+                    const char *q = eat_eol(r, p);
+                    p = q;
+                    continue;
+                }
+                p++;
+            }
+            len = (size_t)(p - start);
+            p++; /* closing quote */
+            if (p < end && !csv_stop[(uint8_t)*p]) {
+                *bad_col = clamp32((size_t)(p - r->line_start) + 1);
+                return CSV_EQUOTE;
+            }
+        } else {
+            start = p;
+            p = scan_field(p, end);
+            len = (size_t)(p - start);
+        }
+        if (n < max) {
+            f[n].p = start;
+            f[n].len = clamp32(len);
+            f[n].col = col;
+            f[n].quoted = quoted;
+            f[n].escaped = escaped;
+        }
+        if (n < 1000000) n++;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        if (p < end) p = eat_eol(r, p);
+        break;
+    }
+    r->p = p;
+    *nfields = n;
+    return CSV_RECORD;
+}
+
+int csv_unescape(const struct csv_field *f, char *out, size_t cap) {
+    size_t o = 0;
+    for (uint32_t i = 0; i < f->len; i++) {
+        char c = f->p[i];
+        if (f->escaped && c == '"' && i + 1 < f->len && f->p[i + 1] == '"') i++;
+        if (o + 1 >= cap) return -1;
+        out[o++] = c;
+    }
+    if (cap == 0) return -1;
+    out[o] = 0;
+    return (int)o;
+}
+
+/* Exact powers of ten representable in a double (Clinger's fast path). */
+static const double csv_exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Eisel-Lemire: the correctly rounded double for man * 10^exp10, or false when
+ * the 128-bit approximation cannot decide (the caller then asks strtod).
+ * Follows Lemire (2021) as Go's strconv.eiselLemire64 writes it. */
+static bool eisel_lemire(uint64_t man, int exp10, bool neg, double *out) {
+    if (exp10 < CSV_POW10_MIN || exp10 > CSV_POW10_MAX) return false;
+    int clz = __builtin_clzll(man);
+    man <<= clz;
+    uint64_t ret_exp2 = (uint64_t)(((217706 * exp10) >> 16) + 64 + 1023) - (uint64_t)clz;
+    const uint64_t *pw = csv_pow10_128[exp10 - CSV_POW10_MIN];
+    unsigned __int128 x = (unsigned __int128)man * pw[0];
+    uint64_t x_hi = (uint64_t)(x >> 64), x_lo = (uint64_t)x;
+    if ((x_hi & 0x1FF) == 0x1FF && x_lo + man < man) {
+        unsigned __int128 y = (unsigned __int128)man * pw[1];
+        uint64_t y_hi = (uint64_t)(y >> 64), y_lo = (uint64_t)y;
+        uint64_t merged_hi = x_hi, merged_lo = x_lo + y_hi;
+        if (merged_lo < x_lo) merged_hi++;
+        if ((merged_hi & 0x1FF) == 0x1FF && merged_lo + 1 == 0 && y_lo + man < man) return false;
+        x_hi = merged_hi;
+        x_lo = merged_lo;
+    }
+    uint64_t msb = x_hi >> 63;
+    uint64_t ret_man = x_hi >> (msb + 9);
+    ret_exp2 -= 1 ^ msb;
+    if (x_lo == 0 && (x_hi & 0x1FF) == 0 && (ret_man & 3) == 1) return false;
+    ret_man += ret_man & 1;
+    ret_man >>= 1;
+    if (ret_man >> 53 > 0) {
+        ret_man >>= 1;
+        ret_exp2 += 1;
+    }
+    if (ret_exp2 - 1 >= 0x7FF - 1) return false;
+    uint64_t bits = ret_exp2 << 52 | (ret_man & 0x000FFFFFFFFFFFFFULL);
+    if (neg) bits |= 0x8000000000000000ULL;
+    memcpy(out, &bits, sizeof *out);
+    return true;
+}
+
+/* The rare inputs the fast paths cannot decide: strtod on a bounded copy. */
+static int parse_double_slow(const char *s, size_t n, double *out) {
+    char tmp[128];
+    if (n >= sizeof tmp) return -1;
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    char *endp;
+    *out = strtod(tmp, &endp);
+    return endp == tmp + n ? 0 : -1;
+}
+
+/* 8 ASCII bytes are all digits (Lemire's SWAR test). */
+static inline int eight_digits(uint64_t v) {
+    return (((v & 0xF0F0F0F0F0F0F0F0ULL) |
+             (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
+            0x3333333333333333ULL);
+}
+
+/* The value of 8 ASCII digits (little-endian load), as fast_float computes it. */
+static inline uint64_t eight_digits_value(uint64_t v) {
+    v -= 0x3030303030303030ULL;
+    v = (v * 10) + (v >> 8);
+    v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+         (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+        32;
+    return v & 0xFFFFFFFFULL;
+}
+
+int csv_parse_double(const char *s, size_t n, double *out) {
+    const char *p = s, *e = s + n;
+    bool neg = false;
+    if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+    /* Accumulate every digit without overflow checks (unsigned wraps); the
+     * digit count decides afterwards whether man can be trusted. */
+    uint64_t man = 0;
+    int exp10 = 0;
+    const char *int_start = p;
+    for (; p < e && (unsigned)(*p - '0') < 10; p++)
+        man = man * 10 + (uint64_t)(*p - '0');
+    size_t ndigits = (size_t)(p - int_start);
+    if (p < e && *p == '.') {
+        const char *frac = ++p;
+        /* long fractions (Yahoo's 17-digit floats) eight digits a step */
+        while (e - p >= 8) {
+            uint64_t v;
+            memcpy(&v, p, 8);
+            if (!eight_digits(v)) break;
+            man = man * 100000000ULL + eight_digits_value(v);
+            p += 8;
+        }
+        for (; p < e && (unsigned)(*p - '0') < 10; p++)
+            man = man * 10 + (uint64_t)(*p - '0');
+        exp10 = -(int)(p - frac);
+        ndigits += (size_t)(p - frac);
+    }
+    if (ndigits == 0) return -1;
+    const char *mant_end = p;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        bool eneg = false;
+        if (p < e && (*p == '-' || *p == '+')) eneg = *p++ == '-';
+        if (p >= e || (unsigned)(*p - '0') >= 10) return -1;
+        int ev = 0;
+        for (; p < e && (unsigned)(*p - '0') < 10; p++)
+            if (ev < 100000) ev = ev * 10 + (*p - '0');
+        exp10 += eneg ? -ev : ev;
+    }
+    if (p != e) return -1;
+    if (ndigits > 19) {
+        /* leading zeros do not count; more than 19 significant digits do */
+        for (const char *q = int_start; q < mant_end && (*q == '0' || *q == '.'); q++)
+            ndigits -= *q == '0';
+        if (ndigits > 19) return parse_double_slow(s, n, out);
+    }
+    if (man == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 0;
+    }
+    if (man <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)man;
+        d = exp10 < 0 ? d / csv_exact_pow10[-exp10] : d * csv_exact_pow10[exp10];
+        *out = neg ? -d : d;
+        return 0;
+    }
+    if (eisel_lemire(man, exp10, neg, out)) return 0;
+    return parse_double_slow(s, n, out);
+}
+
+/* Two ASCII digits as a number, or -1. */
+static int two_digits(const char *s) {
+    unsigned a = (unsigned)(s[0] - '0'), b = (unsigned)(s[1] - '0');
+    return a < 10 && b < 10 ? (int)(a * 10 + b) : -1;
+}
+
+int csv_parse_date(const char *s, size_t n, int32_t *out) {
+    int y1, y2, m, d;
+    if (n == 10 && s[4] == '-' && s[7] == '-') {
+        y1 = two_digits(s);
+        y2 = two_digits(s + 2);
+        m = two_digits(s + 5);
+        d = two_digits(s + 8);
+    } else if (n == 8) {
+        y1 = two_digits(s);
+        y2 = two_digits(s + 2);
+        m = two_digits(s + 4);
+        d = two_digits(s + 6);
+    } else {
+        return -1;
+    }
+    if (y1 < 0 || y2 < 0 || m < 1 || m > 12 || d < 1) return -1;
+    int y = y1 * 100 + y2;
+    if (y < 1800 || y > 2999) return -1;
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap)) return -1;
+    *out = (int32_t)(y * 10000 + m * 100 + d);
+    return 0;
+}

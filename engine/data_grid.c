@@ -1,0 +1,184 @@
+/* data_grid.c -- raw rows -> one winner per (date, symbol) -> panel.
+ *
+ * Placing rows on a grid (instead of sorting them) makes unsorted input free
+ * and finds duplicates in one pass. The rules are in docs/data.md. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data_rows.h"
+
+/* Dense key of a YYYYMMDD date in 1800..2999, for direct-indexed tables. */
+#define DATE_KEYS (1200 * 372)
+static int date_key(int32_t d) {
+    int y = d / 10000, m = d / 100 % 100, dd = d % 100;
+    return (y - 1800) * 372 + (m - 1) * 31 + (dd - 1);
+}
+
+void data_grid_free(struct data_grid *g) {
+    free(g->dates);
+    free(g->win);
+    free(g->anchor);
+    memset(g, 0, sizeof *g);
+}
+
+/* Two rows say the same thing: same flags and bit-identical values. */
+static int rows_same(const struct data_row *a, const struct data_row *b) {
+    return a->flags == b->flags && !memcmp(&a->o, &b->o, 7 * sizeof(double));
+}
+
+int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err) {
+    int rc = 0;
+    int32_t *idx = NULL;
+    memset(g, 0, sizeof *g);
+    idx = malloc(DATE_KEYS * sizeof *idx);
+    if (!idx) abort();
+    for (size_t k = 0; k < DATE_KEYS; k++)
+        idx[k] = -1;
+    for (size_t i = 0; i < t->n; i++)
+        idx[date_key(t->rows[i].date)] = 0;
+    int nd = 0;
+    for (size_t k = 0; k < DATE_KEYS; k++)
+        if (idx[k] == 0) nd++;
+    g->ndates = nd;
+    g->nsyms = (int)t->nsyms;
+    g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
+    if (!g->dates) abort();
+    nd = 0;
+    for (size_t k = 0; k < DATE_KEYS; k++)
+        if (idx[k] == 0) {
+            g->dates[nd] = (int32_t)((1800 + k / 372) * 10000 + (k % 372 / 31 + 1) * 100 + k % 31 + 1);
+            idx[k] = nd++;
+        }
+    size_t cells = (size_t)g->ndates * t->nsyms;
+    if (t->nsyms > INT32_MAX || cells > ((size_t)1 << 31)) {
+        rc = bt_err_set(err, BT_ELIMIT, NULL, "data: %d dates x %zu symbols is too large a panel",
+                        g->ndates, t->nsyms);
+        goto fail;
+    }
+    g->win = malloc((cells ? cells : 1) * sizeof *g->win);
+    g->anchor = malloc((t->nsyms ? t->nsyms : 1) * sizeof *g->anchor);
+    if (!g->win || !g->anchor) abort();
+    memset(g->win, 0xff, cells * sizeof *g->win); /* -1 */
+    for (size_t i = 0; i < t->n; i++) {
+        const struct data_row *r = &t->rows[i];
+        size_t cell = (size_t)idx[date_key(r->date)] * t->nsyms + r->sym;
+        int32_t w = g->win[cell];
+        if (w < 0) {
+            g->win[cell] = (int32_t)i;
+            continue;
+        }
+        const struct data_row *old = &t->rows[w];
+        if (rows_same(old, r)) {
+            t->st.dup_exact++;
+            continue;
+        }
+        t->st.dup_conflict++;
+        /* a bar beats a no-bar row; otherwise the later row is the correction */
+        if (!(old->flags & ROW_NOBAR) && (r->flags & ROW_NOBAR)) continue;
+        g->win[cell] = (int32_t)i;
+    }
+    for (size_t s = 0; s < t->nsyms; s++) {
+        g->anchor[s] = NAN;
+        for (int d = g->ndates - 1; d >= 0; d--) {
+            int32_t w = g->win[(size_t)d * t->nsyms + s];
+            if (w < 0) continue;
+            const struct data_row *r = &t->rows[w];
+            if ((r->flags & ROW_ADJ_FACTOR) && r->adj > 0) {
+                g->anchor[s] = r->adj;
+                break;
+            }
+        }
+    }
+fail:
+    free(idx);
+    if (rc) data_grid_free(g);
+    return rc;
+}
+
+int data_row_adjusted(const struct data_row *r, double anchor, double out[PF_COUNT]) {
+    if (r->flags & ROW_NOBAR) return 0;
+    double o = r->o, h = r->h, l = r->l, c = r->c, vw = r->vwap;
+    if (r->flags & ROW_ADJ_FACTOR) {
+        if (!(anchor > 0)) return 0;
+        /* the workshop's price * accumadjfactor / accumadjfactor_latest, in that order */
+        o = o * r->adj / anchor;
+        h = h * r->adj / anchor;
+        l = l * r->adj / anchor;
+        c = c * r->adj / anchor;
+        vw = vw * r->adj / anchor;
+    } else if (r->flags & ROW_ADJ_CLOSE) {
+        double k = r->adj / r->c;
+        o *= k;
+        h *= k;
+        l *= k;
+        c *= k;
+        vw *= k;
+    }
+    out[PF_OPEN] = o;
+    out[PF_HIGH] = h;
+    out[PF_LOW] = l;
+    out[PF_CLOSE] = c;
+    out[PF_VOLUME] = r->v;
+    out[PF_VWAP] = (r->flags & ROW_VWAP) ? vw : (h + l + c) / 3.0;
+    return 1;
+}
+
+/* strcmp order of symbol ids, through the row table's names (qsort_r keeps
+ * it reentrant: a runner may load in several threads). */
+static int cmp_sym(const void *a, const void *b, void *ctx) {
+    const struct data_rows *t = ctx;
+    return strcmp(data_rows_sym(t, *(const uint32_t *)a), data_rows_sym(t, *(const uint32_t *)b));
+}
+
+int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from,
+                     int32_t to, struct panel *out, struct bt_err *err) {
+    int rc = 0;
+    size_t ns = t->nsyms;
+    uint32_t *syms = NULL;
+    int32_t *col = NULL; /* symbol id -> panel column, -1 when absent */
+    int d0 = 0, d1 = g->ndates; /* dates in range: [d0, d1) */
+    memset(out, 0, sizeof *out);
+    while (d0 < d1 && from && g->dates[d0] < from)
+        d0++;
+    while (d1 > d0 && to && g->dates[d1 - 1] > to)
+        d1--;
+    syms = malloc((ns ? ns : 1) * sizeof *syms);
+    col = malloc((ns ? ns : 1) * sizeof *col);
+    if (!syms || !col) abort();
+    size_t nkeep = 0;
+    for (size_t s = 0; s < ns; s++) {
+        col[s] = -1;
+        for (int d = d0; d < d1; d++)
+            if (g->win[(size_t)d * ns + s] >= 0) {
+                syms[nkeep++] = (uint32_t)s;
+                break;
+            }
+    }
+    qsort_r(syms, nkeep, sizeof *syms, cmp_sym, (void *)t);
+    for (size_t i = 0; i < nkeep; i++)
+        col[syms[i]] = (int32_t)i;
+    /* every date in range has a row: the grid holds only dates some row has */
+    rc = panel_alloc(out, d1 - d0, (int)nkeep);
+    if (rc) {
+        bt_err_set(err, rc, NULL, "data: panel of %d dates x %zu symbols is too large", d1 - d0, nkeep);
+        goto fail;
+    }
+    for (size_t i = 0; i < nkeep; i++)
+        panel_set_sym(out, (int)i, data_rows_sym(t, syms[i]));
+    for (int d = d0; d < d1; d++) {
+        out->dates[d - d0] = g->dates[d];
+        for (size_t s = 0; s < ns; s++) {
+            int32_t w = g->win[(size_t)d * ns + s];
+            double v[PF_COUNT];
+            if (w < 0 || !data_row_adjusted(&t->rows[w], g->anchor[s], v)) continue;
+            size_t at = panel_idx(out, d - d0, col[s]);
+            for (int f = 0; f < PF_COUNT; f++)
+                out->f[f][at] = v[f];
+        }
+    }
+fail:
+    free(syms);
+    free(col);
+    return rc;
+}

@@ -1,0 +1,330 @@
+/* data_read.c -- one CSV object -> raw rows, driven by the layout's declared
+ * column table. Validation happens here, so every error can say exactly
+ * where: "file:line:column" and the column's name. */
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "csv.h"
+#include "data_rows.h"
+
+#define DATA_MAX_COLS 64
+#define DATA_MAX_SYM 64
+
+/* realloc that aborts: see buf.h for why OOM is not a status here. */
+static void *xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (!p) abort();
+    return p;
+}
+
+void data_rows_init(struct data_rows *t) {
+    memset(t, 0, sizeof *t);
+    buf_init(&t->names);
+}
+
+void data_rows_free(struct data_rows *t) {
+    free(t->rows);
+    buf_free(&t->names);
+    free(t->name_off);
+    free(t->name_len);
+    free(t->hash);
+    for (size_t i = 0; i < t->nsrc; i++)
+        free(t->src_names[i]);
+    free(t->src_names);
+    memset(t, 0, sizeof *t);
+}
+
+/* FNV-1a: symbols are short, so a simple byte hash is fast enough. */
+static uint32_t sym_hash(const char *s, size_t n) {
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* Doubles the hash table and re-inserts every symbol. */
+static void rehash(struct data_rows *t) {
+    size_t cap = t->hcap ? t->hcap * 2 : 1024;
+    uint32_t *h = calloc(cap, sizeof *h);
+    if (!h) abort();
+    for (size_t id = 0; id < t->nsyms; id++) {
+        size_t i = sym_hash(data_rows_sym(t, (uint32_t)id), t->name_len[id]) & (cap - 1);
+        while (h[i])
+            i = (i + 1) & (cap - 1);
+        h[i] = (uint32_t)id + 1;
+    }
+    free(t->hash);
+    t->hash = h;
+    t->hcap = cap;
+}
+
+uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n) {
+    if ((t->nsyms + 1) * 2 > t->hcap) rehash(t);
+    size_t i = sym_hash(s, n) & (t->hcap - 1);
+    for (; t->hash[i]; i = (i + 1) & (t->hcap - 1)) {
+        uint32_t id = t->hash[i] - 1;
+        if (t->name_len[id] == n && !memcmp(data_rows_sym(t, id), s, n)) return id;
+    }
+    if (t->nsyms == t->cap_syms) {
+        t->cap_syms = t->cap_syms ? t->cap_syms * 2 : 256;
+        t->name_off = xrealloc(t->name_off, t->cap_syms * sizeof *t->name_off);
+        t->name_len = xrealloc(t->name_len, t->cap_syms * sizeof *t->name_len);
+    }
+    uint32_t id = (uint32_t)t->nsyms++;
+    t->name_off[id] = (uint32_t)t->names.len;
+    t->name_len[id] = (uint32_t)n;
+    buf_append(&t->names, s, n);
+    buf_putc(&t->names, 0);
+    t->hash[i] = id + 1;
+    return id;
+}
+
+/* Keeps a copy of the source's name for error messages; returns its index. */
+static uint32_t add_src(struct data_rows *t, const char *name) {
+    if (t->nsrc == t->cap_src) {
+        t->cap_src = t->cap_src ? t->cap_src * 2 : 64;
+        t->src_names = xrealloc(t->src_names, t->cap_src * sizeof *t->src_names);
+    }
+    size_t n = strlen(name);
+    char *c = xrealloc(NULL, n + 1);
+    memcpy(c, name, n + 1);
+    t->src_names[t->nsrc] = c;
+    return (uint32_t)t->nsrc++;
+}
+
+/* Sets err to a BT_EINPUT at name:line:col. */
+static int input_error(struct bt_err *err, const char *name, size_t line, uint32_t col,
+                       const char *fmt, const char *a, const char *b) {
+    char where[256];
+    snprintf(where, sizeof where, "%s:%zu:%u", name, line, col);
+    return bt_err_set(err, BT_EINPUT, where, fmt, a, b);
+}
+
+/* A printable excerpt of a bad value for an error message. */
+static const char *excerpt(const struct csv_field *f, char *out, size_t cap) {
+    size_t n = f->len < cap - 1 ? f->len : cap - 1;
+    for (size_t i = 0; i < n; i++)
+        out[i] = (f->p[i] >= 32 && f->p[i] < 127) ? f->p[i] : '?';
+    out[n] = 0;
+    return out;
+}
+
+/* The symbol a file name implies: base name without .gz/.csv, cut before the
+ * layout's suffix ("AAPL_data.csv.gz" -> "AAPL"). */
+static size_t sym_from_name(const char *name, const char *suffix, char *out, size_t cap) {
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    size_t n = strlen(base);
+    if (n > 3 && !strcmp(base + n - 3, ".gz")) n -= 3;
+    if (n > 4 && !strncasecmp(base + n - 4, ".csv", 4)) n -= 4;
+    for (size_t i = 0; suffix && i + strlen(suffix) <= n; i++)
+        if (!strncmp(base + i, suffix, strlen(suffix))) {
+            n = i;
+            break;
+        }
+    if (n >= cap) n = 0;
+    memcpy(out, base, n);
+    out[n] = 0;
+    return n;
+}
+
+/* A symbol must be safe to write back unquoted into a daily partition. */
+static bool sym_ok(const char *s, size_t n) {
+    if (n == 0 || n > DATA_MAX_SYM) return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 33 || c == ',' || c == '"' || c == 127) return false;
+    }
+    return true;
+}
+
+/* Header cell equals a declared name, ignoring case and surrounding spaces. */
+static bool header_is(const struct csv_field *f, const char *want) {
+    const char *p = f->p;
+    size_t n = f->len;
+    while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    return strlen(want) == n && !strncasecmp(p, want, n);
+}
+
+static void push_row(struct data_rows *t, const struct data_row *r) {
+    if (t->n == t->cap) {
+        t->cap = t->cap ? t->cap * 2 : 4096;
+        t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
+    }
+    t->rows[t->n++] = *r;
+}
+
+int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
+                  const char *csv, size_t len, struct bt_err *err) {
+    struct csv_reader rd;
+    struct csv_field f[DATA_MAX_COLS + 1];
+    enum data_field map[DATA_MAX_COLS];
+    const char *colname[DATA_MAX_COLS];
+    int have[DF_COUNT] = {0};
+    char tmp[128], file_sym[DATA_MAX_SYM + 1];
+    int nf = 0, n = 0;
+    uint32_t bad_col = 0;
+    uint32_t src = add_src(t, name);
+    t->st.files++;
+    t->st.bytes += len;
+
+    if (len >= 3 && !memcmp(csv, "\xEF\xBB\xBF", 3)) csv += 3, len -= 3; /* UTF-8 BOM */
+    csv_init(&rd, csv, len);
+    int st = csv_next(&rd, f, DATA_MAX_COLS + 1, &nf, &bad_col);
+    if (st == CSV_EQUOTE)
+        return input_error(err, name, rd.line, bad_col, "header: unterminated or stray quote%s%s",
+                           "", "");
+    if (st == CSV_END) return input_error(err, name, 1, 1, "empty file: no header line%s%s", "", "");
+    if (nf > DATA_MAX_COLS) {
+        char where[256];
+        snprintf(where, sizeof where, "%s:%zu:%u", name, rd.rec_line, f[DATA_MAX_COLS].col);
+        return bt_err_set(err, BT_ELIMIT, where, "header has more than %d columns", DATA_MAX_COLS);
+    }
+    for (int i = 0; i < nf; i++) {
+        map[i] = DF_NONE;
+        colname[i] = "";
+        for (size_t k = 0; k < spec->ncols; k++) {
+            if (!header_is(&f[i], spec->cols[k].header)) continue;
+            if (have[spec->cols[k].field])
+                return input_error(err, name, rd.rec_line, f[i].col, "column \"%s\" appears twice%s",
+                                   spec->cols[k].header, "");
+            have[spec->cols[k].field] = i + 1;
+            map[i] = spec->cols[k].field;
+            colname[i] = spec->cols[k].header;
+        }
+    }
+    for (size_t k = 0; k < spec->ncols; k++)
+        if ((spec->cols[k].flags & DATA_COL_REQUIRED) && !have[spec->cols[k].field])
+            return input_error(err, name, rd.rec_line, 1, "missing column \"%s\" (layout %s)",
+                               spec->cols[k].header, spec->name);
+    if (have[DF_ADJ_FACTOR] && have[DF_ADJ_CLOSE])
+        return input_error(err, name, rd.rec_line, f[have[DF_ADJ_CLOSE] - 1].col,
+                           "columns \"%s\" and \"%s\" both present: use one adjustment",
+                           "adj_factor", "adj_close");
+    size_t file_sym_len =
+        spec->sym_file_suffix ? sym_from_name(name, spec->sym_file_suffix, file_sym, sizeof file_sym)
+                              : 0;
+    if (!have[DF_SYMBOL] && !sym_ok(file_sym, file_sym_len))
+        return input_error(err, name, rd.rec_line, 1,
+                           "no symbol column and no symbol in the file name (want SYMBOL%s.csv)%s",
+                           spec->sym_file_suffix ? spec->sym_file_suffix : "", "");
+    uint32_t base_flags = have[DF_ADJ_FACTOR] ? ROW_ADJ_FACTOR : have[DF_ADJ_CLOSE] ? ROW_ADJ_CLOSE : 0;
+    uint32_t last_sym = UINT32_MAX; /* rows of a vendor file share a symbol */
+
+    for (;;) {
+        st = csv_next(&rd, f, nf + 1, &n, &bad_col);
+        if (st == CSV_END) break;
+        if (st == CSV_EQUOTE)
+            return input_error(err, name, rd.line, bad_col, "unterminated or stray quote%s%s", "", "");
+        size_t line = rd.rec_line;
+        if (n != nf) {
+            char a[32], b[32];
+            snprintf(a, sizeof a, "%d", nf);
+            snprintf(b, sizeof b, "%d", n);
+            uint32_t col = n > nf ? f[nf].col : f[n - 1].col + f[n - 1].len + (f[n - 1].quoted ? 2 : 0);
+            return input_error(err, name, line, col, "expected %s fields, found %s", a, b);
+        }
+        struct data_row r = {0, 0, src, (uint32_t)(line > UINT32_MAX ? UINT32_MAX : line),
+                             base_flags, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        const char *sym = NULL;
+        size_t sym_len = 0;
+        bool have_date = false;
+        for (int i = 0; i < nf; i++) {
+            const struct csv_field *c = &f[i];
+            double *dst = NULL;
+            switch (map[i]) {
+            case DF_NONE: continue;
+            case DF_SYMBOL:
+                if (c->escaped) {
+                    int k = csv_unescape(c, tmp, sizeof tmp);
+                    sym = tmp;
+                    sym_len = k < 0 ? sizeof tmp : (size_t)k;
+                } else {
+                    sym = c->p;
+                    sym_len = c->len;
+                }
+                if (sym_len == 0 && file_sym_len) break; /* fall back to the file name */
+                if (!sym_ok(sym, sym_len))
+                    return input_error(err, name, line, c->col,
+                                       "column \"%s\": bad symbol \"%s\" (1-64 printable "
+                                       "characters, no comma, quote or space)",
+                                       colname[i], excerpt(c, tmp, 48));
+                continue;
+            case DF_DATE:
+                if (csv_parse_date(c->p, c->len, &r.date))
+                    return input_error(err, name, line, c->col,
+                                       "column \"%s\": bad date \"%s\" (YYYY-MM-DD or YYYYMMDD)",
+                                       colname[i], excerpt(c, tmp, 48));
+                have_date = true;
+                continue;
+            case DF_OPEN: dst = &r.o; break;
+            case DF_HIGH: dst = &r.h; break;
+            case DF_LOW: dst = &r.l; break;
+            case DF_CLOSE: dst = &r.c; break;
+            case DF_VOLUME: dst = &r.v; break;
+            case DF_VWAP: dst = &r.vwap; break;
+            case DF_ADJ_FACTOR:
+            case DF_ADJ_CLOSE: dst = &r.adj; break;
+            case DF_ISOPEN:
+                if (c->len == 4 && !strncasecmp(c->p, "true", 4)) continue;
+                if (c->len == 1 && c->p[0] == '1') continue;
+                if ((c->len == 5 && !strncasecmp(c->p, "false", 5)) || (c->len == 1 && c->p[0] == '0')) {
+                    r.flags |= ROW_NOBAR;
+                    continue;
+                }
+                return input_error(err, name, line, c->col,
+                                   "column \"%s\": expected true or false, found \"%s\"", colname[i],
+                                   excerpt(c, tmp, 48));
+            case DF_COUNT: continue;
+            }
+            if (!dst) continue;
+            if (c->len == 0) continue; /* empty: stays NaN */
+            if (csv_parse_double(c->p, c->len, dst))
+                return input_error(err, name, line, c->col, "column \"%s\": bad number \"%s\"",
+                                   colname[i], excerpt(c, tmp, 48));
+        }
+        if (!have_date)
+            return input_error(err, name, line, f[have[DF_DATE] - 1].col, "column \"%s\": empty date%s",
+                               colname[have[DF_DATE] - 1], "");
+        if (!sym || sym_len == 0) {
+            sym = file_sym;
+            sym_len = file_sym_len;
+        }
+        if (!sym_len)
+            return input_error(err, name, line, have[DF_SYMBOL] ? f[have[DF_SYMBOL] - 1].col : 1,
+                               "empty symbol%s%s", "", "");
+        if (r.v < 0)
+            return input_error(err, name, line, f[have[DF_VOLUME] - 1].col,
+                               "column \"%s\": negative volume \"%s\"", colname[have[DF_VOLUME] - 1],
+                               excerpt(&f[have[DF_VOLUME] - 1], tmp, 48));
+        if (last_sym != UINT32_MAX && t->name_len[last_sym] == sym_len &&
+            !memcmp(data_rows_sym(t, last_sym), sym, sym_len))
+            r.sym = last_sym;
+        else
+            r.sym = last_sym = data_rows_intern(t, sym, sym_len);
+        /* no bar: a price, the volume or the adjustment input missing or not positive */
+        if (!(r.o > 0 && r.h > 0 && r.l > 0 && r.c > 0 && r.v >= 0)) r.flags |= ROW_NOBAR;
+        if (base_flags && !(r.adj > 0)) r.flags |= ROW_NOBAR;
+        if (r.vwap > 0) r.flags |= ROW_VWAP;
+        if (r.flags & ROW_NOBAR) t->st.no_bar++;
+        t->st.rows++;
+        push_row(t, &r);
+    }
+    return 0;
+}
+
+int data_read_source(struct data_rows *t, const struct data_layout_spec *spec,
+                     const struct data_source *src, struct buf *scratch, struct bt_err *err) {
+    const char *name = src->name ? src->name : "(memory)";
+    if (data_is_gzip(name, src->bytes, src->len)) {
+        int rc = data_gunzip(name, src->bytes, src->len, scratch, err);
+        if (rc) return rc;
+        return data_read_csv(t, spec, name, scratch->p ? scratch->p : "", scratch->len, err);
+    }
+    return data_read_csv(t, spec, name, src->bytes ? src->bytes : "", src->len, err);
+}

@@ -1,0 +1,134 @@
+/* data_rows.h -- the data layer's inside: declared column mappings, the row
+ * table readers fill, and the grid that resolves duplicates. Not part of the
+ * engine's public interface (that is data.h); shared by data_*.c and tests.
+ *
+ * The pipeline: each CSV object is read by its layout's column table into
+ * raw rows (data_read.c) -> the rows are placed on a dates x symbols grid,
+ * duplicates resolved, adjustment anchors found (data_grid.c) -> the grid is
+ * turned into a panel (data_build.c) or written as daily partitions
+ * (data_import.c). */
+#ifndef BTPIPE_DATA_ROWS_H
+#define BTPIPE_DATA_ROWS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "data.h"
+
+/* What a CSV column means to us. */
+enum data_field {
+    DF_NONE, /* ignored */
+    DF_SYMBOL,
+    DF_DATE,
+    DF_OPEN,
+    DF_HIGH,
+    DF_LOW,
+    DF_CLOSE,
+    DF_VOLUME,
+    DF_VWAP,
+    DF_ADJ_FACTOR, /* cumulative factor: price * f / f(latest date) */
+    DF_ADJ_CLOSE,  /* adjusted close: price * (adj_close / close) */
+    DF_ISOPEN,     /* "true"/"false": false is a suspended day, no bar */
+    DF_COUNT
+};
+
+#define DATA_COL_REQUIRED 1u
+
+/* One declared column: header name (matched case-insensitively) -> field. */
+struct data_colmap {
+    const char *header;
+    enum data_field field;
+    unsigned flags;
+};
+
+struct data_layout_spec {
+    enum data_layout layout;
+    const char *name;
+    const struct data_colmap *cols;
+    size_t ncols;
+    int recursive;               /* folders are searched recursively */
+    const char *sym_file_suffix; /* symbol from file name before this, when the
+                                    symbol column is absent or empty; NULL: never */
+};
+
+const struct data_layout_spec *data_layout_spec(enum data_layout layout);
+const char *data_field_name(enum data_field f);
+
+/* Row flags. */
+enum {
+    ROW_NOBAR = 1,      /* no bar that day: suspended, empty or non-positive price */
+    ROW_VWAP = 2,       /* vwap came from the data */
+    ROW_ADJ_FACTOR = 4, /* adj holds a cumulative factor */
+    ROW_ADJ_CLOSE = 8,  /* adj holds an adjusted close */
+};
+
+/* One data row as read: raw (unadjusted) values, NaN where empty. */
+struct data_row {
+    int32_t date;   /* YYYYMMDD */
+    uint32_t sym;   /* interned symbol id */
+    uint32_t src;   /* index into data_rows.src_names */
+    uint32_t line;  /* 1-based line in its source */
+    uint32_t flags; /* ROW_* */
+    double o, h, l, c, v, vwap, adj;
+};
+
+struct data_rows {
+    struct data_row *rows;
+    size_t n, cap;
+    struct buf names;   /* interned symbol names, NUL-separated */
+    uint32_t *name_off; /* per symbol id: offset into names.p */
+    uint32_t *name_len;
+    size_t nsyms, cap_syms;
+    uint32_t *hash; /* open addressing: symbol id + 1, 0 = empty slot */
+    size_t hcap;
+    char **src_names; /* per source, owned copies for error messages */
+    size_t nsrc, cap_src;
+    struct data_stats st;
+};
+
+void data_rows_init(struct data_rows *t);
+void data_rows_free(struct data_rows *t);
+static inline const char *data_rows_sym(const struct data_rows *t, uint32_t id) {
+    return t->names.p + t->name_off[id];
+}
+
+/* Interns a symbol name, returning its id. */
+uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n);
+
+/* Reads one plain (already inflated) CSV object into t. */
+int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
+                  const char *csv, size_t len, struct bt_err *err);
+
+/* Reads one object, inflating it first when it is gzip; scratch is reused. */
+int data_read_source(struct data_rows *t, const struct data_layout_spec *spec,
+                     const struct data_source *src, struct buf *scratch, struct bt_err *err);
+
+/* gzip (and zlib) detection and inflation; out is reset first. Concatenated
+ * gzip members are all inflated. Refuses output beyond 4 GiB (BT_ELIMIT). */
+int data_is_gzip(const char *name, const void *bytes, size_t len);
+int data_gunzip(const char *name, const void *in, size_t len, struct buf *out, struct bt_err *err);
+
+/* Rows placed on a grid of every date x every symbol seen, one winner per
+ * cell after the duplicate rules (docs/data.md). */
+struct data_grid {
+    int32_t *dates; /* ascending, every date any row has */
+    int ndates;
+    int nsyms;     /* = rows->nsyms */
+    int32_t *win;  /* ndates*nsyms, date-major: winning row index or -1 */
+    double *anchor; /* per symbol: adj_factor on its latest date (NaN: none) */
+};
+
+int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err);
+void data_grid_free(struct data_grid *g);
+
+/* Adjusted values of one winning row: o, h, l, c, v, vwap; false when the row
+ * is no bar. */
+int data_row_adjusted(const struct data_row *r, double anchor, double out[PF_COUNT]);
+
+/* The panel of the grid restricted to dates in [from, to] (0 = open): dates
+ * that have at least one row there, symbols that have at least one row there. */
+int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from,
+                     int32_t to, struct panel *out, struct bt_err *err);
+
+#endif

@@ -1,0 +1,185 @@
+/* expr_int.h -- what the expr_*.c files share and nobody else needs.
+ *
+ * One node layout serves both the AST of a single expression (nodes in an
+ * array, children before parents) and the shared graph of an expr_prog
+ * (same layout, children are indices into the graph). Sugar (returns,
+ * adv{d}, the paper's aliases) is expanded by the parser, so everything
+ * past it sees only the operators below. */
+#ifndef BTPIPE_EXPR_INT_H
+#define BTPIPE_EXPR_INT_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "expr.h"
+
+enum expr_op {
+    /* leaves */
+    EOP_CONST,
+    EOP_INPUT, /* win holds the enum panel_field */
+    /* elementwise, 1 arg */
+    EOP_NEG,
+    EOP_NOT,
+    EOP_ABS,
+    EOP_LOG,
+    EOP_SIGN,
+    EOP_SQRT,
+    /* elementwise, 2 args */
+    EOP_ADD,
+    EOP_SUB,
+    EOP_MUL,
+    EOP_DIV,
+    EOP_POW,
+    EOP_SIGNEDPOW,
+    EOP_MIN,
+    EOP_MAX,
+    EOP_LT,
+    EOP_LE,
+    EOP_GT,
+    EOP_GE,
+    EOP_EQ,
+    EOP_NE,
+    EOP_AND,
+    EOP_OR,
+    /* elementwise, 3 args */
+    EOP_COND,
+    /* time series, (x, d) */
+    EOP_DELAY,
+    EOP_DELTA,
+    EOP_TS_SUM,
+    EOP_TS_MEAN,
+    EOP_TS_STD,
+    EOP_TS_MIN,
+    EOP_TS_MAX,
+    EOP_TS_ARGMIN,
+    EOP_TS_ARGMAX,
+    EOP_TS_RANK,
+    EOP_TS_PRODUCT,
+    EOP_DECAY_LINEAR,
+    EOP_TS_ZSCORE,
+    EOP_EWM,
+    /* time series, (x, y, d) */
+    EOP_TS_CORR,
+    EOP_TS_COV,
+    /* cross-sectional */
+    EOP_RANK,
+    EOP_ZSCORE,
+    EOP_DEMEAN,
+    EOP_SCALE, /* num holds the target sum of |x| */
+    EOP_COUNT
+};
+
+struct expr_node {
+    int op;       /* enum expr_op */
+    int nargs;    /* children used in a[] */
+    int a[3];     /* children: indices into the same node array */
+    int win;      /* window of a time-series op; panel field of EOP_INPUT */
+    double num;   /* value of EOP_CONST; target of EOP_SCALE */
+    int lookback; /* rows before t this node's value at t depends on */
+};
+
+struct expr_ast {
+    struct expr_node *nodes; /* children before parents */
+    int n;
+    int root;
+};
+
+/* Is op elementwise (its value at a cell depends only on its args there)? */
+int expr_op_is_elem(int op);
+int expr_op_is_ts(int op);
+int expr_op_is_cs(int op);
+int expr_op_commutes(int op);
+const char *expr_op_name(int op);
+
+/* Lexer ----------------------------------------------------------------- */
+
+enum expr_tok {
+    ET_END,
+    ET_NUM,
+    ET_IDENT,
+    ET_LPAREN,
+    ET_RPAREN,
+    ET_COMMA,
+    ET_QUEST,
+    ET_COLON,
+    ET_PLUS,
+    ET_MINUS,
+    ET_STAR,
+    ET_SLASH,
+    ET_CARET,
+    ET_LT,
+    ET_LE,
+    ET_GT,
+    ET_GE,
+    ET_EQ,
+    ET_NE,
+    ET_AND,
+    ET_OR,
+    ET_NOT
+};
+
+struct expr_token {
+    int kind;   /* enum expr_tok */
+    size_t off; /* byte offset of the first character in the text */
+    size_t len; /* bytes */
+    double num; /* ET_NUM: value */
+    int is_int; /* ET_NUM: written as plain digits (no '.', no exponent) */
+};
+
+struct expr_lexer {
+    const char *text;
+    size_t len;
+    size_t pos;
+};
+
+/* Reads the next token; BT_EINPUT with a positioned message on a bad char. */
+int expr_lex_next(struct expr_lexer *lx, struct expr_token *tok, struct bt_err *err);
+/* Fills err with "LINE:COL: <msg>" and where "expr:LINE:COL" for offset off. */
+int expr_err_at(struct bt_err *err, int code, const char *text, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Names ----------------------------------------------------------------- */
+
+enum expr_fn_kind {
+    EFN_ELEM,   /* op over expression args */
+    EFN_TS,     /* op(x, d) or op(x, y, d): last arg a window literal */
+    EFN_CS,     /* op(x) */
+    EFN_SCALE,  /* scale(x [, a literal]) */
+    EFN_MINMAX, /* min/max: elementwise, or ts_min/ts_max with a window */
+};
+
+struct expr_fn {
+    const char *name;
+    int op;    /* enum expr_op */
+    int kind;  /* enum expr_fn_kind */
+    int nargs; /* expression arguments (windows excluded) */
+};
+
+/* Function named by the len bytes at s (case-insensitive), or NULL. */
+const struct expr_fn *expr_fn_find(const char *s, size_t len);
+/* Panel field of an input name (open ... vwap), or -1. */
+int expr_input_find(const char *s, size_t len);
+
+/* Kernels --------------------------------------------------------------- */
+
+/* A node's value during evaluation: a full ndates*nsyms array, or a scalar
+ * broadcast to every cell (literals and what folds from them). */
+struct expr_val {
+    const double *p; /* NULL when scalar */
+    double s;
+};
+
+double expr_elem_scalar(int op, double x, double y, double z);
+void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out);
+/* x is ndates*nsyms; out likewise. win >= 1 (delay/delta >= 1 too). */
+void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates, int nsyms,
+                  double *out);
+/* Per-row scratch: nsyms entries of struct expr_cs_item. */
+struct expr_cs_item {
+    double v;
+    int i;
+};
+void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out,
+                  struct expr_cs_item *scratch);
+
+#endif

@@ -1,0 +1,285 @@
+/* expr_ops_ts.c -- time-series operators over date-major panels.
+ *
+ * Each output row t is computed from input rows t-win+1..t only, always in
+ * the same order (today first, then backwards), with the inner loop over
+ * symbols so it runs over contiguous memory and vectorizes. That makes a
+ * window O(win) per cell rather than O(1) with running sums, on purpose:
+ * running sums carry rounding from wherever the panel starts, so a run
+ * started later (with its warm-up) would differ in the last bits from a run
+ * over everything, and incremental runs must match bit for bit. A window
+ * with any NaN gives NaN (a window of d needs all d observations). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "expr_int.h"
+
+/* Keeps the panel invariant: finite or NaN. */
+static inline double fin(double v) {
+    return isfinite(v) ? v : NAN;
+}
+
+static double *scratch(size_t n) {
+    double *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) abort();
+    return p;
+}
+
+static void nan_row(double *o, int n) {
+    for (int s = 0; s < n; s++)
+        o[s] = NAN;
+}
+
+/* Sum of rows t-win+1..t into acc, today first. */
+static void window_sum(const double *x, int t, int win, int n, double *acc) {
+    const double *r = x + (size_t)t * n;
+    memcpy(acc, r, (size_t)n * sizeof *acc);
+    for (int k = 1; k < win; k++) {
+        r -= n;
+        for (int s = 0; s < n; s++)
+            acc[s] += r[s];
+    }
+}
+
+/* Mean into m, and sets same[s] when every value equals today's (a constant
+ * window has variance exactly 0, which two-pass arithmetic can miss). */
+static void window_mean_same(const double *x, int t, int win, int n, double *m,
+                             unsigned char *same) {
+    const double *today = x + (size_t)t * n;
+    window_sum(x, t, win, n, m);
+    for (int s = 0; s < n; s++) {
+        m[s] /= win;
+        same[s] = today[s] == today[s];
+    }
+    const double *r = today;
+    for (int k = 1; k < win; k++) {
+        r -= n;
+        for (int s = 0; s < n; s++)
+            same[s] &= r[s] == today[s];
+    }
+}
+
+/* Sum of squared deviations from m. */
+static void window_ss(const double *x, int t, int win, int n, const double *m, double *ss) {
+    const double *r = x + (size_t)t * n;
+    for (int s = 0; s < n; s++)
+        ss[s] = 0;
+    for (int k = 0; k < win; k++, r -= n)
+        for (int s = 0; s < n; s++) {
+            double d = r[s] - m[s];
+            ss[s] += d * d;
+        }
+}
+
+/* Sum of co-deviations of x and y from their means. */
+static void window_cross(const double *x, const double *y, int t, int win, int n, const double *mx,
+                         const double *my, double *sxy) {
+    const double *rx = x + (size_t)t * n, *ry = y + (size_t)t * n;
+    for (int s = 0; s < n; s++)
+        sxy[s] = 0;
+    for (int k = 0; k < win; k++, rx -= n, ry -= n)
+        for (int s = 0; s < n; s++)
+            sxy[s] += (rx[s] - mx[s]) * (ry[s] - my[s]);
+}
+
+/* min or max of the window, NaN when any value is NaN. */
+static void window_extreme(const double *x, int t, int win, int n, int want_max, double *o) {
+    const double *r = x + (size_t)t * n;
+    memcpy(o, r, (size_t)n * sizeof *o);
+    for (int k = 1; k < win; k++) {
+        r -= n;
+        for (int s = 0; s < n; s++) {
+            double v = r[s], b = o[s];
+            int better = want_max ? v > b : v < b;
+            o[s] = (better || v != v) ? v : b;
+        }
+    }
+}
+
+/* Position (1 = oldest .. win = today) of the window's max or min; ties go
+ * to the oldest, as numpy's argmax over the window + 1. */
+static void window_argext(const double *x, int t, int win, int n, int want_max, double *o,
+                          double *best) {
+    const double *r = x + (size_t)(t - win + 1) * n;
+    for (int s = 0; s < n; s++) {
+        best[s] = r[s];
+        o[s] = r[s] == r[s] ? 1 : NAN;
+    }
+    for (int k = 1; k < win; k++) {
+        r += n;
+        for (int s = 0; s < n; s++) {
+            double v = r[s];
+            if (v != v) {
+                o[s] = NAN;
+                continue;
+            }
+            int better = want_max ? v > best[s] : v < best[s];
+            if (better) {
+                best[s] = v;
+                if (o[s] == o[s]) o[s] = k + 1;
+            }
+        }
+    }
+}
+
+/* Percentile rank of today's value in its window, ties averaged. */
+static void window_rank(const double *x, int t, int win, int n, double *o, double *less,
+                        double *eq) {
+    const double *today = x + (size_t)t * n, *r = today;
+    for (int s = 0; s < n; s++)
+        less[s] = eq[s] = 0;
+    for (int k = 0; k < win; k++, r -= n)
+        for (int s = 0; s < n; s++) {
+            less[s] += r[s] < today[s];
+            eq[s] += r[s] == today[s];
+            if (r[s] != r[s]) less[s] = NAN;
+        }
+    for (int s = 0; s < n; s++)
+        o[s] = today[s] != today[s] ? NAN : (less[s] + (eq[s] + 1) / 2) / win;
+}
+
+/* Weighted sum with weights w[k] for the value k rows back, divided by wsum. */
+static void window_weighted(const double *x, int t, int win, int n, const double *w, double wsum,
+                            double *o) {
+    const double *r = x + (size_t)t * n;
+    for (int s = 0; s < n; s++)
+        o[s] = w[0] * r[s];
+    for (int k = 1; k < win; k++) {
+        r -= n;
+        for (int s = 0; s < n; s++)
+            o[s] += w[k] * r[s];
+    }
+    for (int s = 0; s < n; s++)
+        o[s] /= wsum;
+}
+
+static void window_product(const double *x, int t, int win, int n, double *o) {
+    const double *r = x + (size_t)t * n;
+    memcpy(o, r, (size_t)n * sizeof *o);
+    for (int k = 1; k < win; k++) {
+        r -= n;
+        for (int s = 0; s < n; s++)
+            o[s] *= r[s];
+    }
+}
+
+/* Weights for decay_linear (win..1) and ewm (span win: (1-a)^k, a=2/(win+1)). */
+static double make_weights(int op, int win, double *w) {
+    double sum = 0;
+    if (op == EOP_DECAY_LINEAR) {
+        for (int k = 0; k < win; k++)
+            w[k] = win - k;
+        return (double)win * (win + 1) / 2;
+    }
+    double r = 1 - 2.0 / (win + 1), v = 1;
+    for (int k = 0; k < win; k++) {
+        w[k] = v;
+        sum += v;
+        v *= r;
+    }
+    return sum;
+}
+
+/* One output row of a windowed statistic (t >= win-1). */
+static void ts_row(int op, const double *x, const double *y, int t, int win, int n, double *o,
+                   double *m, double *m2, double *m3, double *m4, unsigned char *same,
+                   unsigned char *same2, const double *w, double wsum) {
+    switch (op) {
+    case EOP_TS_SUM: window_sum(x, t, win, n, o); break;
+    case EOP_TS_MEAN:
+        window_sum(x, t, win, n, o);
+        for (int s = 0; s < n; s++)
+            o[s] /= win;
+        break;
+    case EOP_TS_STD:
+    case EOP_TS_ZSCORE: {
+        if (win < 2) {
+            nan_row(o, n);
+            break;
+        }
+        const double *today = x + (size_t)t * n;
+        window_mean_same(x, t, win, n, m, same);
+        window_ss(x, t, win, n, m, m2);
+        for (int s = 0; s < n; s++) {
+            double sd = same[s] ? 0.0 : sqrt(m2[s] / (win - 1));
+            o[s] = op == EOP_TS_STD ? sd : (sd > 0 ? (today[s] - m[s]) / sd : NAN);
+        }
+        break;
+    }
+    case EOP_TS_COV:
+    case EOP_TS_CORR:
+        if (win < 2) {
+            nan_row(o, n);
+            break;
+        }
+        window_mean_same(x, t, win, n, m, same);
+        window_mean_same(y, t, win, n, m2, same2);
+        window_cross(x, y, t, win, n, m, m2, o);
+        if (op == EOP_TS_COV) {
+            for (int s = 0; s < n; s++)
+                o[s] /= win - 1;
+            break;
+        }
+        window_ss(x, t, win, n, m, m3);
+        for (int s = 0; s < n; s++)
+            m3[s] = same[s] ? 0.0 : m3[s];
+        window_ss(y, t, win, n, m2, m4);
+        for (int s = 0; s < n; s++) {
+            double d = m3[s] * (same2[s] ? 0.0 : m4[s]);
+            o[s] = d > 0 ? o[s] / sqrt(d) : NAN;
+        }
+        break;
+    case EOP_TS_MIN: window_extreme(x, t, win, n, 0, o); break;
+    case EOP_TS_MAX: window_extreme(x, t, win, n, 1, o); break;
+    case EOP_TS_ARGMIN: window_argext(x, t, win, n, 0, o, m); break;
+    case EOP_TS_ARGMAX: window_argext(x, t, win, n, 1, o, m); break;
+    case EOP_TS_RANK: window_rank(x, t, win, n, o, m, m2); break;
+    case EOP_TS_PRODUCT: window_product(x, t, win, n, o); break;
+    case EOP_DECAY_LINEAR:
+    case EOP_EWM: window_weighted(x, t, win, n, w, wsum, o); break;
+    default: nan_row(o, n); break;
+    }
+    for (int s = 0; s < n; s++)
+        o[s] = fin(o[s]);
+}
+
+void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates, int nsyms,
+                  double *out) {
+    size_t n = (size_t)nsyms;
+    if (op == EOP_DELAY || op == EOP_DELTA) {
+        for (int t = 0; t < ndates; t++) {
+            double *o = out + (size_t)t * n;
+            if (t < win) {
+                nan_row(o, nsyms);
+                continue;
+            }
+            const double *now = x + (size_t)t * n, *then = x + (size_t)(t - win) * n;
+            if (op == EOP_DELAY)
+                memcpy(o, then, n * sizeof *o);
+            else
+                for (size_t s = 0; s < n; s++)
+                    o[s] = fin(now[s] - then[s]);
+        }
+        return;
+    }
+    double *m = scratch(n), *m2 = scratch(n), *m3 = scratch(n), *m4 = scratch(n),
+           *w = scratch((size_t)win);
+    unsigned char *same = malloc(n ? n : 1), *same2 = malloc(n ? n : 1);
+    if (!same || !same2) abort();
+    double wsum = 0;
+    if (op == EOP_DECAY_LINEAR || op == EOP_EWM) wsum = make_weights(op, win, w);
+    for (int t = 0; t < ndates; t++) {
+        double *o = out + (size_t)t * n;
+        if (t < win - 1)
+            nan_row(o, nsyms);
+        else
+            ts_row(op, x, y, t, win, nsyms, o, m, m2, m3, m4, same, same2, w, wsum);
+    }
+    free(m);
+    free(m2);
+    free(m3);
+    free(m4);
+    free(w);
+    free(same);
+    free(same2);
+}

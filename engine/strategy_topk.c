@@ -1,0 +1,88 @@
+/* strategy_topk.c -- topk_dropout, Qlib's TopkDropoutStrategy rule
+ * (method_sell "bottom", method_buy "top", hold_thresh 1, risk_degree 1),
+ * deciding and trading at the close:
+ *   last  = held names by score, best first (no score = worst)
+ *   today = the best (n + k - |last|) scored names not held
+ *   comb  = last + today by score; sell = held names among comb's last n
+ *   buy   = the first (|sell| + k - |last|) of today
+ * Sales turn into cash less cost; the cash is then split equally among the
+ * buys (each buy's notional plus its cost uses its share). Held names keep
+ * their drifting value (no rebalance). Ties in score break by symbol order. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "strategy.h"
+
+/* qsort context: the day's scores (NaN = worst), set before each sort. */
+static const double *topk_score;
+
+/* Best score first, NaN last, then symbol order: a total, stable order. */
+static int topk_cmp(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    double x = topk_score[i], y = topk_score[j];
+    int xn = isnan(x), yn = isnan(y);
+    if (xn != yn)
+        return xn - yn;
+    if (!xn && x != y)
+        return x > y ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor, int d,
+                        const struct run_params *prm, int *iscratch, struct run_day *out) {
+    const double *close = p->f[PF_CLOSE];
+    const double *score = factor + panel_idx(p, d, 0);
+    int ns = p->nsyms, nlast = 0, ncand = 0, k = prm->k, ndrop = prm->n;
+    int *last = iscratch, *cand = iscratch + ns, *comb = iscratch + 2 * ns;
+    double c = prm->cost_bps * 1e-4, traded = 0;
+    strategy_mark(b, p, d);
+    for (int s = 0; s < ns; s++) {
+        if (b->pos[s] > 0)
+            last[nlast++] = s;
+        else if (isfinite(close[panel_idx(p, d, s)]) && isfinite(score[s]))
+            cand[ncand++] = s;
+    }
+    topk_score = score;
+    qsort(last, (size_t)nlast, sizeof *last, topk_cmp);
+    qsort(cand, (size_t)ncand, sizeof *cand, topk_cmp);
+    int ntoday = ndrop + k - nlast;
+    ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;
+    int ncomb = 0;
+    for (int i = 0; i < nlast; i++)
+        comb[ncomb++] = last[i];
+    for (int i = 0; i < ntoday; i++)
+        comb[ncomb++] = cand[i];
+    qsort(comb, (size_t)ncomb, sizeof *comb, topk_cmp);
+    /* sell: held names in the last ndrop of comb (Qlib counts them as sold
+     * even when they cannot trade today; they are then simply kept) */
+    int nsell = 0;
+    for (int i = ncomb - ndrop < 0 ? 0 : ncomb - ndrop; i < ncomb; i++) {
+        int s = comb[i];
+        if (b->pos[s] <= 0)
+            continue;
+        nsell++;
+        if (!isfinite(close[panel_idx(p, d, s)]))
+            continue;
+        traded += b->pos[s];
+        b->cash += b->pos[s] - b->pos[s] * c;
+        b->pos[s] = 0;
+    }
+    int nbuy = nsell + k - nlast;
+    nbuy = nbuy < 0 ? 0 : nbuy > ntoday ? ntoday : nbuy;
+    if (nbuy > 0 && b->cash > 0) {
+        double share = b->cash / nbuy, notional = share / (1.0 + c);
+        for (int i = 0; i < nbuy; i++) {
+            b->pos[cand[i]] = notional;
+            traded += notional;
+        }
+        b->cash -= share * nbuy;
+        if (b->cash < 0)
+            b->cash = 0; /* rounding dust, never a real debt */
+    }
+    double value = b->cash;
+    for (int s = 0; s < ns; s++)
+        value += b->pos[s];
+    b->value = value;
+    out->value = value;
+    out->traded = traded;
+}

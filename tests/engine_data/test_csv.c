@@ -1,0 +1,279 @@
+/* test_csv -- the tokenizer and the number/date parsers under the data layer.
+ * The double parser is checked bit for bit against strtod on every numeric
+ * value of the shared data and on a million random decimals. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "data_rows.h"
+
+static int tokenize(const char *s, struct csv_field *f, int max, int *nf, struct csv_reader *r) {
+    uint32_t bad = 0;
+    int st = csv_next(r, f, max, nf, &bad);
+    (void)s;
+    return st == CSV_EQUOTE ? -(int)bad : st;
+}
+
+static void assert_field(const struct csv_field *f, const char *want, uint32_t col) {
+    char out[256];
+    assert_true(csv_unescape(f, out, sizeof out) >= 0);
+    assert_string_equal(out, want);
+    assert_int_equal(f->col, col);
+}
+
+static void test_tokenizer_basics(void **state) {
+    (void)state;
+    const char *s = "a,b,c\r\n\n\"x,1\",\"say \"\"hi\"\"\",\r\nlast,\"\"\nq";
+    struct csv_reader r;
+    struct csv_field f[8];
+    int nf;
+    csv_init(&r, s, strlen(s));
+    assert_int_equal(tokenize(s, f, 8, &nf, &r), CSV_RECORD);
+    assert_int_equal(nf, 3);
+    assert_int_equal(r.rec_line, 1);
+    assert_field(&f[0], "a", 1);
+    assert_field(&f[2], "c", 5);
+    /* the blank line is skipped; line numbers still count it */
+    assert_int_equal(tokenize(s, f, 8, &nf, &r), CSV_RECORD);
+    assert_int_equal(r.rec_line, 3);
+    assert_int_equal(nf, 3);
+    assert_field(&f[0], "x,1", 1);
+    assert_true(f[0].quoted);
+    assert_field(&f[1], "say \"hi\"", 7);
+    assert_true(f[1].escaped);
+    assert_field(&f[2], "", 20); /* trailing comma: an empty last field */
+    assert_int_equal(tokenize(s, f, 8, &nf, &r), CSV_RECORD);
+    assert_int_equal(r.rec_line, 4);
+    assert_int_equal(nf, 2);
+    assert_field(&f[1], "", 6);
+    /* no newline at the end of the input */
+    assert_int_equal(tokenize(s, f, 8, &nf, &r), CSV_RECORD);
+    assert_int_equal(nf, 1);
+    assert_field(&f[0], "q", 1);
+    assert_int_equal(tokenize(s, f, 8, &nf, &r), CSV_END);
+}
+
+static void test_tokenizer_more_fields_than_max(void **state) {
+    (void)state;
+    const char *s = "1,2,3,4,5\n";
+    struct csv_reader r;
+    struct csv_field f[2];
+    int nf;
+    csv_init(&r, s, strlen(s));
+    assert_int_equal(tokenize(s, f, 2, &nf, &r), CSV_RECORD);
+    assert_int_equal(nf, 5);
+    assert_field(&f[1], "2", 3);
+}
+
+static void test_tokenizer_quote_errors(void **state) {
+    (void)state;
+    struct csv_reader r;
+    struct csv_field f[4];
+    int nf;
+    const char *s1 = "a,b\nx,\"open\nmore";
+    csv_init(&r, s1, strlen(s1));
+    assert_int_equal(tokenize(s1, f, 4, &nf, &r), CSV_RECORD);
+    assert_int_equal(tokenize(s1, f, 4, &nf, &r), -3); /* the opening quote, line 2 col 3 */
+    assert_int_equal(r.line, 2);
+    const char *s2 = "\"ab\"c,d\n";
+    csv_init(&r, s2, strlen(s2));
+    assert_int_equal(tokenize(s2, f, 4, &nf, &r), -5); /* the stray c after the quote */
+    assert_int_equal(r.line, 1);
+    /* a quoted field may span lines */
+    const char *s3 = "\"a\nb\",c\nd\n";
+    csv_init(&r, s3, strlen(s3));
+    assert_int_equal(tokenize(s3, f, 4, &nf, &r), CSV_RECORD);
+    assert_int_equal(nf, 2);
+    assert_field(&f[0], "a\nb", 1);
+    assert_int_equal(tokenize(s3, f, 4, &nf, &r), CSV_RECORD);
+    assert_int_equal(r.rec_line, 3);
+}
+
+/* Compares csv_parse_double with strtod, bit for bit; returns mismatches. */
+static int check_double(const char *s, size_t n) {
+    char tmp[256];
+    if (n >= sizeof tmp) return 0;
+    memcpy(tmp, s, n);
+    tmp[n] = 0;
+    char *end;
+    double want = strtod(tmp, &end);
+    if (end != tmp + n || n == 0) return 0; /* not a number strtod takes whole */
+    double got;
+    if (csv_parse_double(s, n, &got)) {
+        fprintf(stderr, "refused \"%s\"\n", tmp);
+        return 1;
+    }
+    if (memcmp(&got, &want, sizeof got)) {
+        fprintf(stderr, "\"%s\": got %.17g want %.17g\n", tmp, got, want);
+        return 1;
+    }
+    return 0;
+}
+
+static void test_double_edge_cases(void **state) {
+    (void)state;
+    static const char *ok[] = {
+        "0", "-0", "+0", "0.0", "1", "-1", "1.", ".5", "17.53", "7.7102839E7", "459965.0000000001",
+        "112.62999725341797", "49650800.0", "1e22", "1e23", "-1e-22", "9007199254740992",
+        "9007199254740993", "9007199254740995", "18446744073709551615", "18446744073709551616",
+        "123456789012345678901234567890", "0.000000000000000000000000000001234",
+        "2.2250738585072014e-308", "4.9e-324", "1.7976931348623157e308", "1e308", "1e-300",
+        "0.1", "0.2", "0.3", "2.675", "1.0000000000000002", "0.99999999999999989",
+        "1e-100", "1e100", "1e-101", "1e101", "5e-324", "1.00000000000000000000000000001",
+        "000000000000000000000000000123.5", "3.141592653589793238462643383279",
+        "7.2117730000", "1E+3", "1e-0", "2.5E-3", "1797.6931348623157e305"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        assert_int_equal(check_double(ok[i], strlen(ok[i])), 0);
+    static const char *bad[] = {"",   "-",   "+",   ".",  "1.2.3", "1e", "1e+", " 1",
+                                "1 ", "nan", "inf", "0x10", "1,0", "--1", "1e1.5", "e5", "\"1\""};
+    double v;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(csv_parse_double(bad[i], strlen(bad[i]), &v), -1);
+    /* the span is all that is read: no NUL needed, nothing past n */
+    assert_int_equal(csv_parse_double("12345", 2, &v), 0);
+    assert_true(v == 12.0);
+}
+
+/* A small deterministic generator (xorshift64*) for reproducible cases. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+static uint64_t rng(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ULL;
+}
+
+static void test_double_random_vs_strtod(void **state) {
+    (void)state;
+    int bad = 0;
+    char s[96];
+    for (int i = 0; i < 1000000 && bad < 10; i++) {
+        int nd = 1 + (int)(rng() % 20);
+        int dot = (int)(rng() % (nd + 1));
+        size_t k = 0;
+        if (rng() & 1) s[k++] = '-';
+        for (int j = 0; j < nd; j++) {
+            if (j == dot) s[k++] = '.';
+            s[k++] = (char)('0' + rng() % 10);
+        }
+        if (rng() % 4 == 0) k += (size_t)sprintf(s + k, "e%d", (int)(rng() % 80) - 40);
+        bad += check_double(s, k);
+    }
+    /* and the shortest representations of random doubles, as printf makes them */
+    for (int i = 0; i < 300000 && bad < 10; i++) {
+        uint64_t bits = rng() & 0x7FFFFFFFFFFFFFFFULL;
+        double d;
+        memcpy(&d, &bits, sizeof d);
+        if (!isfinite(d)) continue;
+        int n = snprintf(s, sizeof s, "%.*g", 15 + (int)(rng() % 3), d);
+        bad += check_double(s, (size_t)n);
+        double p = (double)(rng() % 100000000) / 100.0; /* prices like 1234.56 */
+        n = snprintf(s, sizeof s, "%.17g", p);
+        bad += check_double(s, (size_t)n);
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* Every numeric field of a plain or gzip CSV file, checked against strtod. */
+static size_t check_file(const char *path, int *bad) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    struct buf raw = BUF_INIT, plain = BUF_INIT;
+    char chunk[65536];
+    size_t got, checked = 0;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&raw, chunk, got);
+    fclose(f);
+    const struct buf *b = &raw;
+    if (data_is_gzip(path, raw.p, raw.len)) {
+        struct bt_err err = BT_ERR_INIT;
+        assert_int_equal(data_gunzip(path, raw.p, raw.len, &plain, &err), 0);
+        b = &plain;
+    }
+    struct csv_reader r;
+    struct csv_field fl[32];
+    int nf;
+    uint32_t bc;
+    csv_init(&r, b->p, b->len);
+    while (csv_next(&r, fl, 32, &nf, &bc) == CSV_RECORD)
+        for (int i = 0; i < nf && i < 32; i++) {
+            if (fl[i].len == 0 || fl[i].p[0] == 't' || fl[i].p[0] == 'f') continue;
+            double v;
+            int32_t dt;
+            if (csv_parse_date(fl[i].p, fl[i].len, &dt) == 0) continue;
+            if (csv_parse_double(fl[i].p, fl[i].len, &v) == 0) checked++;
+            *bad += check_double(fl[i].p, fl[i].len);
+        }
+    buf_free(&raw);
+    buf_free(&plain);
+    return checked;
+}
+
+static void test_double_shared_data_vs_strtod(void **state) {
+    (void)state;
+    static const char *files[] = {"600419.SH.csv", "600446.SH.csv", "600519.csv",
+                                  "600558.SH.csv", "600559.csv",    "600560.csv"};
+    char path[1024];
+    int bad = 0;
+    size_t checked = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/data/seed-ashare/%s", BTPIPE_SHARED_DIR, files[i]);
+        checked += check_file(path, &bad);
+    }
+    char **list;
+    size_t n;
+    struct bt_err err = BT_ERR_INIT;
+    snprintf(path, sizeof path, "%s/data/sp500-5y", BTPIPE_SHARED_DIR);
+    const char *paths[] = {path};
+    assert_int_equal(data_list_files(paths, 1, DATA_LAYOUT_YAHOO, &list, &n, &err), 0);
+    assert_int_equal(n, 482);
+    for (size_t i = 0; i < n; i++)
+        checked += check_file(list[i], &bad);
+    data_free_list(list, n);
+    assert_int_equal(bad, 0);
+    /* ashare: 15883 rows x 8 numbers; sp500: 592358 rows x 6 numbers (a
+     * value or two that also reads as a YYYYMMDD date is skipped) */
+    assert_true(checked >= 15883 * 8 + 592358 * 6 - 10);
+}
+
+static void test_dates(void **state) {
+    (void)state;
+    int32_t d;
+    assert_int_equal(csv_parse_date("2021-07-05", 10, &d), 0);
+    assert_int_equal(d, 20210705);
+    assert_int_equal(csv_parse_date("20210705", 8, &d), 0);
+    assert_int_equal(d, 20210705);
+    assert_int_equal(csv_parse_date("2020-02-29", 10, &d), 0);
+    assert_int_equal(csv_parse_date("2000-02-29", 10, &d), 0);
+    static const char *bad[] = {"2019-02-29", "1900-02-29", "2021-13-01", "2021-00-10", "2021-04-31",
+                                "2021-7-5",   "2021/07/05", "1799-12-31", "3000-01-01", "",
+                                "2021-07-0x", "202107051",  "20210732"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(csv_parse_date(bad[i], strlen(bad[i]), &d), -1);
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(data_parse_date("2019-01-02", &d, &err), 0);
+    assert_int_equal(d, 20190102);
+    assert_int_equal(data_parse_date("2019-01-32", &d, &err), BT_EINPUT);
+    assert_non_null(strstr(err.msg, "2019-01-32"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokenizer_basics),
+        cmocka_unit_test(test_tokenizer_more_fields_than_max),
+        cmocka_unit_test(test_tokenizer_quote_errors),
+        cmocka_unit_test(test_double_edge_cases),
+        cmocka_unit_test(test_double_random_vs_strtod),
+        cmocka_unit_test(test_double_shared_data_vs_strtod),
+        cmocka_unit_test(test_dates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,528 @@
+/* test_data -- the three layouts on the real shared files and on small
+ * in-memory cases: adjustment, suspension, sorting, duplicates, empty prices,
+ * zero volume, date ranges, gzip and exact error positions. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "data.h"
+#include "data_rows.h"
+
+static char *shared(const char *rel) {
+    static char path[4][1024];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(path[k], sizeof path[k], "%s/data/%s", BTPIPE_SHARED_DIR, rel);
+    return path[k];
+}
+
+static double at(const struct panel *p, int field, int32_t date, const char *sym) {
+    int d = panel_find_date(p, date), s = panel_find_sym(p, sym);
+    assert_true(d >= 0);
+    assert_true(s >= 0);
+    return p->f[field][panel_idx(p, d, s)];
+}
+
+static int count_nan(const struct panel *p, int field, int s) {
+    int n = 0;
+    for (int d = 0; d < p->ndates; d++)
+        n += isnan(p->f[field][panel_idx(p, d, s)]);
+    return n;
+}
+
+static void assert_ascending(const struct panel *p) {
+    for (int d = 1; d < p->ndates; d++)
+        assert_true(p->dates[d - 1] < p->dates[d]);
+    for (int s = 1; s < p->nsyms; s++)
+        assert_true(strcmp(p->syms[s - 1], p->syms[s]) < 0);
+}
+
+/* Loads one in-memory CSV; returns the status and leaves err filled. */
+static int load_mem(const char *name, const char *csv, enum data_layout layout,
+                    const struct data_opts *o, struct panel *p, struct bt_err *err) {
+    struct data_source src = {name, csv, strlen(csv)};
+    bt_err_clear(err);
+    return data_load_sources(&src, 1, layout, o, p, err);
+}
+
+/* ---- A-share layout on the real files ---- */
+
+static void test_ashare_600519(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    const char *path = shared("seed-ashare/600519.csv");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_ASHARE, NULL, &p, &err), 0);
+    assert_int_equal(p.ndates, 608);
+    assert_int_equal(p.nsyms, 1);
+    assert_string_equal(p.syms[0], "600519.SH"); /* from secid */
+    assert_int_equal(p.dates[0], 20190102);
+    assert_int_equal(p.dates[607], 20210705);
+    assert_int_equal(count_nan(&p, PF_CLOSE, 0), 0);
+    /* 2019-01-02: raw 609.98/612.0/595.01/598.98, factor 7.211773; the file's
+     * latest factor (2021-07-05) is 7.473751. price * f / f_latest: */
+    assert_true(at(&p, PF_OPEN, 20190102, "600519.SH") == 588.598321584436);
+    assert_true(at(&p, PF_HIGH, 20190102, "600519.SH") == 590.5475143605935);
+    assert_true(at(&p, PF_LOW, 20190102, "600519.SH") == 574.1530662086548);
+    assert_true(at(&p, PF_CLOSE, 20190102, "600519.SH") == 577.9839054766476);
+    assert_true(at(&p, PF_VOLUME, 20190102, "600519.SH") == 6228649.0);
+    /* vwap: the typical price of the adjusted bar */
+    assert_true(fabs(at(&p, PF_VWAP, 20190102, "600519.SH") -
+                     (590.5475143605935 + 574.1530662086548 + 577.9839054766476) / 3) < 1e-12);
+    /* on the latest date the factor ratio is 1: prices are the raw ones */
+    assert_true(at(&p, PF_CLOSE, 20210705, "600519.SH") == 1994.0);
+    panel_free(&p);
+}
+
+static void test_ashare_suspended_and_unsorted(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    struct data_stats st;
+    struct data_opts o = {0, 0, &st};
+    const char *path = shared("seed-ashare/600419.SH.csv");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_ASHARE, &o, &p, &err), 0);
+    assert_int_equal(p.ndates, 4859);
+    assert_int_equal(st.rows, 4859);
+    assert_ascending(&p); /* the file's rows are not sorted */
+    assert_int_equal(p.dates[0], 20010628);
+    assert_int_equal(p.dates[p.ndates - 1], 20210705);
+    /* isopen false: no bar, in every field */
+    for (int f = 0; f < PF_COUNT; f++)
+        assert_int_equal(count_nan(&p, f, 0), 392);
+    assert_true(isnan(at(&p, PF_CLOSE, 20020422, "600419.SH")));
+    assert_int_equal(st.no_bar, 392);
+    /* first row: 29.8 * 1.0 / 3.239636 (factor on 2021-07-05) */
+    assert_true(at(&p, PF_CLOSE, 20010628, "600419.SH") == 9.19856428314786);
+    panel_free(&p);
+}
+
+static void test_ashare_folder(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    const char *path = shared("seed-ashare");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_ASHARE, NULL, &p, &err), 0);
+    assert_int_equal(p.nsyms, 6);
+    static const char *want[] = {"600419.SH", "600446.SH", "600519.SH",
+                                 "600558.SH", "600559.SH", "600560.SH"};
+    for (int s = 0; s < 6; s++)
+        assert_string_equal(p.syms[s], want[s]);
+    assert_ascending(&p);
+    assert_int_equal(p.dates[0], 20010227); /* 600558 starts first */
+    int s446 = panel_find_sym(&p, "600446.SH"), s558 = panel_find_sym(&p, "600558.SH");
+    /* suspended days plus the days before listing */
+    int before446 = panel_lower_date(&p, 20031224);
+    assert_int_equal(count_nan(&p, PF_CLOSE, s446), 187 + before446);
+    assert_int_equal(count_nan(&p, PF_CLOSE, s558), 166 + (p.ndates - 4941));
+    panel_free(&p);
+}
+
+/* ---- Yahoo layout on the whole sp500-5y set ---- */
+
+static void test_yahoo_sp500(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    struct data_stats st;
+    struct data_opts o = {0, 0, &st};
+    const char *path = shared("sp500-5y");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_YAHOO, &o, &p, &err), 0);
+    assert_int_equal(st.files, 482);
+    assert_int_equal(st.rows, 592358);
+    assert_int_equal(p.ndates, 1259);
+    assert_int_equal(p.nsyms, 482);
+    assert_int_equal(p.dates[0], 20150112);
+    assert_int_equal(p.dates[1258], 20200110);
+    assert_ascending(&p);
+    /* the README says 474-481 a date; the files themselves hold 464-477 rows a
+     * date, and every one of them is a bar once duplicates are resolved */
+    int lo = 1 << 30, hi = 0;
+    for (int d = 0; d < p.ndates; d++) {
+        int n = 0;
+        for (int s = 0; s < p.nsyms; s++)
+            n += !isnan(p.f[PF_CLOSE][panel_idx(&p, d, s)]);
+        lo = n < lo ? n : lo;
+        hi = n > hi ? n : hi;
+    }
+    assert_int_equal(lo, 464);
+    assert_int_equal(hi, 477);
+    /* three (symbol, date) pairs appear twice with different values */
+    assert_int_equal(st.dup_conflict, 3);
+    assert_int_equal(st.dup_exact, 0);
+    /* AAPL 2015-01-12: o/h/l/c x (Adj Close / Close) = x (100.38079071044922 / 109.25) */
+    assert_true(at(&p, PF_OPEN, 20150112, "AAPL") == 103.45882728446362);
+    assert_true(at(&p, PF_HIGH, 20150112, "AAPL") == 103.4863906820487);
+    assert_true(at(&p, PF_LOW, 20150112, "AAPL") == 99.96732572663375);
+    assert_true(at(&p, PF_CLOSE, 20150112, "AAPL") == 100.38079071044922);
+    assert_true(at(&p, PF_VOLUME, 20150112, "AAPL") == 49650800.0);
+    assert_true(at(&p, PF_VWAP, 20150112, "AAPL") == 101.27816903971056);
+    /* CBS 2019-12-04: a real bar, then an all-zero row: the bar wins */
+    assert_true(at(&p, PF_CLOSE, 20191204, "CBS") == 40.77000045776367);
+    /* STI 2019-12-06 twice, the second with a corrected low and volume: it wins */
+    assert_true(at(&p, PF_VOLUME, 20191206, "STI") == 18980771.0);
+    assert_true(at(&p, PF_VOLUME, 20191204, "VIAB") == 41869884.0);
+    /* AET's last day traded nothing: a bar with volume 0 */
+    assert_true(at(&p, PF_VOLUME, 20181129, "AET") == 0.0);
+    assert_true(at(&p, PF_CLOSE, 20181129, "AET") == 212.6999969482422);
+    assert_true(isnan(at(&p, PF_CLOSE, 20181130, "AET"))); /* delisted */
+    panel_free(&p);
+}
+
+static void test_date_range(void **state) {
+    (void)state;
+    struct panel full, part;
+    struct bt_err err = BT_ERR_INIT;
+    struct data_opts o = {20200101, 20200630, NULL};
+    const char *path = shared("seed-ashare");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_ASHARE, NULL, &full, &err), 0);
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_ASHARE, &o, &part, &err), 0);
+    assert_int_equal(part.dates[0], 20200102);
+    assert_int_equal(part.dates[part.ndates - 1], 20200630);
+    int d0 = panel_find_date(&full, 20200102);
+    assert_int_equal(part.ndates, panel_lower_date(&full, 20200701) - d0);
+    /* the range changes which bars are kept, never their values: the
+     * adjustment anchor is the latest date of the whole input */
+    assert_int_equal(part.nsyms, full.nsyms);
+    for (int f = 0; f < PF_COUNT; f++)
+        assert_memory_equal(part.f[f], full.f[f] + (size_t)d0 * full.nsyms,
+                            sizeof(double) * part.ndates * part.nsyms);
+    panel_free(&part);
+    /* a range outside the data: an empty panel, not an error */
+    struct data_opts none = {19900101, 19901231, NULL};
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_ASHARE, &none, &part, &err), 0);
+    assert_int_equal(part.ndates, 0);
+    assert_int_equal(part.nsyms, 0);
+    panel_free(&part);
+    panel_free(&full);
+}
+
+/* ---- cleaning rules on small in-memory inputs (daily layout) ---- */
+
+static void test_daily_sort_dedupe(void **state) {
+    (void)state;
+    const char *csv = "symbol,date,open,high,low,close,volume\n"
+                      "BBB,2020-01-03,10,11,9,10.5,100\n"
+                      "AAA,2020-01-03,1,2,0.5,1.5,10\n"
+                      "AAA,2020-01-02,1,2,0.5,1.25,10\n"
+                      "AAA,2020-01-03,1.0,2,0.50,1.5,10.0\n" /* exact duplicate (same values) */
+                      "BBB,2020-01-02,10,11,9,10,100\n"
+                      "BBB,2020-01-02,10,11,9,10.25,120\n" /* conflict: the later row wins */
+                      "CCC,2020-01-02,5,5,5,5,0\n"         /* zero volume: still a bar */
+                      "CCC,2020-01-03,,,,,\n"              /* empty: no bar */
+                      "DDD,2020-01-02,3,3,3,3,7\n"
+                      "DDD,2020-01-02,0,0,0,0,0\n" /* a later zero row loses to the bar */
+                      "EEE,2020-01-02,-1,2,1,2,5\n"; /* non-positive price: no bar */
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    struct data_stats st;
+    struct data_opts o = {0, 0, &st};
+    assert_int_equal(load_mem("mem.csv", csv, DATA_LAYOUT_DAILY, &o, &p, &err), 0);
+    assert_int_equal(p.ndates, 2);
+    assert_int_equal(p.nsyms, 5);
+    assert_string_equal(p.syms[0], "AAA");
+    assert_string_equal(p.syms[4], "EEE");
+    assert_int_equal(p.dates[0], 20200102);
+    assert_true(at(&p, PF_CLOSE, 20200102, "AAA") == 1.25);
+    assert_true(at(&p, PF_CLOSE, 20200103, "AAA") == 1.5);
+    assert_true(at(&p, PF_CLOSE, 20200102, "BBB") == 10.25);
+    assert_true(at(&p, PF_VOLUME, 20200102, "BBB") == 120);
+    assert_true(at(&p, PF_VOLUME, 20200102, "CCC") == 0);
+    assert_true(at(&p, PF_CLOSE, 20200102, "CCC") == 5);
+    assert_true(isnan(at(&p, PF_CLOSE, 20200103, "CCC")));
+    assert_true(isnan(at(&p, PF_VOLUME, 20200103, "CCC")));
+    assert_true(at(&p, PF_CLOSE, 20200102, "DDD") == 3);
+    assert_true(isnan(at(&p, PF_OPEN, 20200102, "EEE")));
+    /* unadjusted daily layout: vwap is the typical price */
+    assert_true(at(&p, PF_VWAP, 20200103, "BBB") == (11 + 9 + 10.5) / 3.0);
+    assert_int_equal(st.dup_exact, 1);
+    assert_int_equal(st.dup_conflict, 2);
+    assert_int_equal(st.rows, 11);
+    panel_free(&p);
+}
+
+static void test_daily_adjustment(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    /* adj_factor: anchored at each symbol's latest date in the load */
+    const char *f = "symbol,date,open,high,low,close,volume,adj_factor,vwap\n"
+                    "X,20200102,10,12,8,10,100,1,10.5\n"
+                    "X,20200103,10,12,8,10,100,2,\n"
+                    "Y,20200102,4,4,4,4,1,3,\n";
+    assert_int_equal(load_mem("f.csv", f, DATA_LAYOUT_DAILY, NULL, &p, &err), 0);
+    assert_true(at(&p, PF_CLOSE, 20200102, "X") == 5.0);
+    assert_true(at(&p, PF_HIGH, 20200102, "X") == 6.0);
+    assert_true(at(&p, PF_VWAP, 20200102, "X") == 5.25);                 /* from the data, adjusted */
+    assert_true(at(&p, PF_VWAP, 20200103, "X") == (12.0 + 8 + 10) / 3); /* empty: typical price */
+    assert_true(at(&p, PF_VOLUME, 20200102, "X") == 100);               /* volume as is */
+    assert_true(at(&p, PF_CLOSE, 20200102, "Y") == 4.0);
+    panel_free(&p);
+    /* adj_close: o/h/l/c scaled by adj_close / close */
+    const char *c = "symbol,date,open,high,low,close,volume,adj_close\n"
+                    "X,20200102,10,12,8,10,100,5\n"
+                    "Y,20200102,10,12,8,10,100,\n"; /* empty adjustment: no bar */
+    assert_int_equal(load_mem("c.csv", c, DATA_LAYOUT_DAILY, NULL, &p, &err), 0);
+    assert_true(at(&p, PF_OPEN, 20200102, "X") == 5.0);
+    assert_true(at(&p, PF_HIGH, 20200102, "X") == 6.0);
+    assert_true(isnan(at(&p, PF_OPEN, 20200102, "Y")));
+    panel_free(&p);
+}
+
+static void test_yahoo_symbol_from_file_name(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    const char *csv = "Date,High,Low,Open,Close,Volume,Adj Close\n"
+                      "2020-01-02,2,1,1.5,2,10,1\n";
+    assert_int_equal(load_mem("some/where/BRK-B_data.csv", csv, DATA_LAYOUT_YAHOO, NULL, &p, &err),
+                     0);
+    assert_string_equal(p.syms[0], "BRK-B");
+    assert_true(at(&p, PF_OPEN, 20200102, "BRK-B") == 0.75);
+    panel_free(&p);
+    const char *named = "Date,High,Low,Open,Close,Volume,Adj Close,Name\n"
+                        "2020-01-02,2,1,1.5,2,10,1,\n"
+                        "2020-01-03,2,1,1.5,2,10,1,ZZ\n";
+    assert_int_equal(load_mem("QQ_data.csv", named, DATA_LAYOUT_YAHOO, NULL, &p, &err), 0);
+    assert_int_equal(p.nsyms, 2); /* an empty Name falls back to the file name */
+    assert_string_equal(p.syms[0], "QQ");
+    assert_string_equal(p.syms[1], "ZZ");
+    panel_free(&p);
+}
+
+/* ---- in-memory sources and gzip ---- */
+
+static void gzip_string(const char *s, unsigned char *out, size_t *outlen) {
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (Bytef *)s;
+    zs.avail_in = (uInt)strlen(s);
+    zs.next_out = out;
+    zs.avail_out = (uInt)*outlen;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    *outlen = zs.total_out;
+    deflateEnd(&zs);
+}
+
+static void assert_panels_equal(const struct panel *a, const struct panel *b) {
+    assert_int_equal(a->ndates, b->ndates);
+    assert_int_equal(a->nsyms, b->nsyms);
+    assert_memory_equal(a->dates, b->dates, sizeof(int32_t) * a->ndates);
+    for (int s = 0; s < a->nsyms; s++)
+        assert_string_equal(a->syms[s], b->syms[s]);
+    for (int f = 0; f < PF_COUNT; f++)
+        assert_memory_equal(a->f[f], b->f[f], sizeof(double) * a->ndates * a->nsyms);
+}
+
+static void test_sources_and_gzip(void **state) {
+    (void)state;
+    const char *d1 = "symbol,date,open,high,low,close,volume\nA,2020-01-02,1,2,1,2,3\n";
+    const char *d2 = "symbol,date,open,high,low,close,volume\nA,2020-01-03,2,3,2,3,4\n"
+                     "B,2020-01-03,5,5,5,5,5\n";
+    unsigned char gz1[512], gz2[1024];
+    size_t n1 = sizeof gz1, n2 = sizeof gz2;
+    gzip_string(d1, gz1, &n1);
+    gzip_string(d2, gz2, &n2);
+    struct data_source plain[2] = {{"2020-01-02.csv", d1, strlen(d1)}, {"2020-01-03.csv", d2, strlen(d2)}};
+    /* one found by its .gz name, one only by its magic bytes */
+    struct data_source packed[2] = {{"2020-01-02.csv.gz", gz1, n1}, {"s3-object", gz2, n2}};
+    struct panel a, b;
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(data_load_sources(plain, 2, DATA_LAYOUT_DAILY, NULL, &a, &err), 0);
+    assert_int_equal(data_load_sources(packed, 2, DATA_LAYOUT_DAILY, NULL, &b, &err), 0);
+    assert_int_equal(a.ndates, 2);
+    assert_int_equal(a.nsyms, 2);
+    assert_panels_equal(&a, &b);
+    panel_free(&b);
+    /* concatenated gzip members are one stream */
+    unsigned char cat[1536];
+    memcpy(cat, gz1, n1);
+    memcpy(cat + n1, gz2 + 0, n2);
+    /* d2 has its own header line: the joined text then has a header row in the
+     * middle, which must be refused as a bad date, at its line and column */
+    struct data_source joined = {"joined.csv.gz", cat, n1 + n2};
+    assert_int_equal(data_load_sources(&joined, 1, DATA_LAYOUT_DAILY, NULL, &b, &err), BT_EINPUT);
+    assert_string_equal(err.where, "joined.csv.gz:3:8");
+    /* a truncated gzip object is bad input */
+    struct data_source cut = {"cut.csv.gz", gz2, n2 / 2};
+    assert_int_equal(data_load_sources(&cut, 1, DATA_LAYOUT_DAILY, NULL, &b, &err), BT_EINPUT);
+    assert_non_null(strstr(err.msg, "gzip"));
+    panel_free(&a);
+}
+
+static void test_gzip_files_equal_plain(void **state) {
+    (void)state;
+    /* a Yahoo file loaded from .csv.gz and from its inflated bytes */
+    struct panel a, b;
+    struct bt_err err = BT_ERR_INIT;
+    const char *path = shared("sp500-5y/MSFT_data.csv.gz");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_YAHOO, NULL, &a, &err), 0);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    struct buf raw = BUF_INIT, plain = BUF_INIT;
+    char chunk[65536];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&raw, chunk, got);
+    fclose(f);
+    assert_int_equal(data_gunzip(path, raw.p, raw.len, &plain, &err), 0);
+    struct data_source src = {"MSFT_data.csv", plain.p, plain.len};
+    assert_int_equal(data_load_sources(&src, 1, DATA_LAYOUT_YAHOO, NULL, &b, &err), 0);
+    assert_int_equal(a.ndates, 1259);
+    assert_panels_equal(&a, &b);
+    panel_free(&a);
+    panel_free(&b);
+    buf_free(&raw);
+    buf_free(&plain);
+}
+
+/* ---- malformed input: exact positions and column names ---- */
+
+struct bad_case {
+    enum data_layout layout;
+    const char *csv;
+    const char *where;
+    const char *in_msg;
+};
+
+static void test_malformed(void **state) {
+    (void)state;
+    static const struct bad_case cases[] = {
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume\nA,2020-01-02,1,2x,1,2,3\n",
+         "bad.csv:2:16", "column \"high\": bad number \"2x\""},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume\nA,2020-01-02,1,2,1,2\n",
+         "bad.csv:2:21", "expected 7 fields, found 6"},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume\nA,2020-01-02,1,2,1,2,3,9\n",
+         "bad.csv:2:24", "expected 7 fields, found 8"},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume\n\nA,2020-02-30,1,2,1,2,3\n",
+         "bad.csv:3:3", "column \"date\": bad date \"2020-02-30\""},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,volume\nA,2020-01-02,1,2,1,3\n",
+         "bad.csv:1:1", "missing column \"close\""},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume\nA,2020-01-02,1,2,1,2,-3\n",
+         "bad.csv:2:22", "column \"volume\": negative volume \"-3\""},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume\n,2020-01-02,1,2,1,2,3\n",
+         "bad.csv:2:1", "column \"symbol\": bad symbol \"\""},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume,close\n", "bad.csv:1:40",
+         "column \"close\" appears twice"},
+        {DATA_LAYOUT_DAILY, "symbol,date,open,high,low,close,volume,adj_factor,adj_close\n",
+         "bad.csv:1:51", "both present"},
+        {DATA_LAYOUT_DAILY, "", "bad.csv:1:1", "no header"},
+        {DATA_LAYOUT_ASHARE,
+         "\"ticker\",\"secid\",\"tradedate\",\"openprice\",\"highestprice\",\"lowestprice\","
+         "\"closeprice\",\"turnovervol\",\"turnovervalue\",\"accumadjfactor\",\"isopen\"\n"
+         "\"600519\",\"600519.SH\",\"2019-01-02\",\"609.98\",\"612.0\",\"595.01\",\"598.98\","
+         "\"6228649.0\",\"3.7E9\",\"7.2\",\"yes\"\n",
+         "bad.csv:2:96", "column \"isopen\": expected true or false, found \"yes\""},
+        {DATA_LAYOUT_ASHARE,
+         "\"ticker\",\"secid\",\"tradedate\",\"openprice\",\"highestprice\",\"lowestprice\","
+         "\"closeprice\",\"turnovervol\",\"turnovervalue\",\"isopen\"\n",
+         "bad.csv:1:1", "missing column \"accumadjfactor\""},
+        {DATA_LAYOUT_ASHARE,
+         "\"ticker\",\"secid\",\"tradedate\",\"openprice\",\"highestprice\",\"lowestprice\","
+         "\"closeprice\",\"turnovervol\",\"turnovervalue\",\"accumadjfactor\",\"isopen\"\n"
+         "\"600519\",\"600519.SH\",\"2019-01-02\",\"609.98\",\"612.0\",\"595.01\",\"598.98\","
+         "\"6228649.0\",\"3.7E9\",\"7.2,\"true\"\n",
+         "bad.csv:2:96", "unterminated or stray quote"},
+        {DATA_LAYOUT_YAHOO,
+         "Date,High,Low,Open,Close,Volume,Adj Close,Name\n2015-01-12,1,1,1,1,1,1,A\n"
+         "2015-01-13,1,1,1,1,1,1e,A\n",
+         "bad.csv:3:22", "column \"Adj Close\": bad number \"1e\""},
+        {DATA_LAYOUT_YAHOO, "Date,High,Low,Open,Close,Volume,Adj Close,Name\n,1,1,1,1,1,1,A\n",
+         "bad.csv:2:1", "column \"Date\": bad date \"\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct panel p;
+        struct bt_err err = BT_ERR_INIT;
+        int rc = load_mem("bad.csv", cases[i].csv, cases[i].layout, NULL, &p, &err);
+        if (rc != BT_EINPUT || strcmp(err.where, cases[i].where) || !strstr(err.msg, cases[i].in_msg))
+            fprintf(stderr, "case %zu: rc %d where \"%s\" msg \"%s\"\n", i, rc, err.where, err.msg);
+        assert_int_equal(rc, BT_EINPUT);
+        assert_string_equal(err.where, cases[i].where);
+        assert_non_null(strstr(err.msg, cases[i].in_msg));
+        /* a failed load leaves an empty panel that is safe to free */
+        assert_int_equal(p.ndates, 0);
+        assert_null(p.dates);
+        panel_free(&p);
+    }
+}
+
+static void test_files_errors(void **state) {
+    (void)state;
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    const char *missing = "/nonexistent/btpipe/x.csv";
+    assert_int_equal(data_load_files(&missing, 1, DATA_LAYOUT_DAILY, NULL, &p, &err), BT_ENOTFOUND);
+    assert_string_equal(err.where, missing);
+    /* a folder with no CSV in it */
+    const char *empty = BTPIPE_SOURCE_DIR "/engine";
+    assert_int_equal(data_load_files(&empty, 1, DATA_LAYOUT_ASHARE, NULL, &p, &err), BT_ENOTFOUND);
+    /* a vendor file read with the wrong layout names the missing column */
+    const char *path = shared("seed-ashare/600519.csv");
+    assert_int_equal(data_load_files(&path, 1, DATA_LAYOUT_YAHOO, NULL, &p, &err), BT_EINPUT);
+    assert_non_null(strstr(err.msg, "missing column \"Date\""));
+    assert_non_null(strstr(err.where, "600519.csv:1:1"));
+    enum data_layout l;
+    assert_int_equal(data_layout_parse("yahoo", &l, &err), 0);
+    assert_int_equal(l, DATA_LAYOUT_YAHOO);
+    assert_int_equal(data_layout_parse("ashare", &l, &err), 0);
+    assert_int_equal(l, DATA_LAYOUT_ASHARE);
+    assert_int_equal(data_layout_parse("daily", &l, &err), 0);
+    assert_int_equal(l, DATA_LAYOUT_DAILY);
+    assert_int_equal(data_layout_parse("csv", &l, &err), BT_EINPUT);
+    assert_string_equal(data_layout_name(DATA_LAYOUT_ASHARE), "ashare");
+}
+
+static void test_panel_helpers(void **state) {
+    (void)state;
+    struct panel p;
+    assert_int_equal(panel_alloc(&p, 3, 2), 0);
+    assert_true(isnan(p.f[PF_VWAP][5]));
+    p.dates[0] = 20200102;
+    p.dates[1] = 20200106;
+    p.dates[2] = 20200107;
+    panel_set_sym(&p, 0, "AAA");
+    panel_set_sym(&p, 1, "BB");
+    panel_set_sym(&p, 1, "BBB"); /* replacing frees the old name */
+    assert_int_equal(panel_find_date(&p, 20200106), 1);
+    assert_int_equal(panel_find_date(&p, 20200103), -1);
+    assert_int_equal(panel_lower_date(&p, 20200103), 1);
+    assert_int_equal(panel_lower_date(&p, 20200101), 0);
+    assert_int_equal(panel_lower_date(&p, 20200108), 3);
+    assert_int_equal(panel_find_sym(&p, "BBB"), 1);
+    assert_int_equal(panel_find_sym(&p, "AAA"), 0);
+    assert_int_equal(panel_find_sym(&p, "AA"), -1);
+    panel_free(&p);
+    panel_free(&p); /* twice is harmless */
+    assert_int_equal(panel_alloc(&p, -1, 2), BT_ELIMIT);
+    assert_int_equal(panel_alloc(&p, 1 << 20, 1 << 20), BT_ELIMIT);
+    assert_int_equal(panel_alloc(&p, 0, 0), 0);
+    panel_free(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ashare_600519),
+        cmocka_unit_test(test_ashare_suspended_and_unsorted),
+        cmocka_unit_test(test_ashare_folder),
+        cmocka_unit_test(test_yahoo_sp500),
+        cmocka_unit_test(test_date_range),
+        cmocka_unit_test(test_daily_sort_dedupe),
+        cmocka_unit_test(test_daily_adjustment),
+        cmocka_unit_test(test_yahoo_symbol_from_file_name),
+        cmocka_unit_test(test_sources_and_gzip),
+        cmocka_unit_test(test_gzip_files_equal_plain),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_files_errors),
+        cmocka_unit_test(test_panel_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,338 @@
+/* Kafka wrappers against the real local broker (deploy/local/stack-up.sh).
+ *
+ * Every run uses its own topic prefix and group ids, so runs never see each
+ * other's data. Brokers come from BTPIPE_KAFKA_BROKERS, else from the
+ * stack's .stack/env file. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "btpipe/v1/dead_letter.pb-c.h"
+#include "deadletter.h"
+#include "kafka.h"
+#include "kafka_conf.h"
+#include "log.h"
+
+#define N_MSGS 20
+#define WAIT_MS 60000
+
+static int64_t mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Takes BTPIPE_KAFKA_BROKERS from the stack's env file when the caller did
+ * not export it (e.g. ctest run by hand after stack-up.sh). */
+static int setup_env(void **state) {
+    (void)state;
+    if (!getenv("BTPIPE_KAFKA_BROKERS")) {
+        FILE *f = fopen(BTPIPE_SOURCE_DIR "/.stack/env", "r");
+        char line[512];
+        while (f && fgets(line, sizeof line, f)) {
+            char *p = strstr(line, "BTPIPE_KAFKA_BROKERS=");
+            if (!p) continue;
+            p += strlen("BTPIPE_KAFKA_BROKERS=");
+            p[strcspn(p, "\r\n")] = '\0';
+            if (*p == '"' || *p == '\'') {
+                p++;
+                p[strcspn(p, "\"'")] = '\0';
+            }
+            setenv("BTPIPE_KAFKA_BROKERS", p, 1);
+        }
+        if (f) fclose(f);
+    }
+    if (!getenv("BTPIPE_KAFKA_BROKERS")) {
+        fprintf(stderr, "BTPIPE_KAFKA_BROKERS is not set and %s/.stack/env has none: "
+                        "start the stack with deploy/local/stack-up.sh\n",
+                BTPIPE_SOURCE_DIR);
+        return -1;
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "it-%ld-%lld", (long)getpid(), (long long)time(NULL));
+    setenv("BTPIPE_TOPIC_PREFIX", prefix, 1);
+    setenv("BTPIPE_TOPIC_PARTITIONS", "2", 1);
+    log_init("test_kafka_it", LOG_INFO);
+    return 0;
+}
+
+/* cleanup.policy of a topic as the broker reports it (DescribeConfigs). */
+static void describe_cleanup_policy(const char *topic, char *out, size_t outsz) {
+    struct bt_err err = BT_ERR_INIT;
+    char errstr[512];
+    rd_kafka_conf_t *conf = kafka_conf_new(NULL, KAFKA_ADMIN, &err);
+    assert_non_null(conf);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    assert_non_null(rk);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_ConfigResource_t *res = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_DescribeConfigs(rk, &res, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, WAIT_MS);
+    assert_non_null(ev);
+    assert_int_equal(rd_kafka_event_error(ev), 0);
+    size_t nres = 0, ncfg = 0;
+    const rd_kafka_ConfigResource_t **rs =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(ev), &nres);
+    assert_int_equal(nres, 1);
+    assert_int_equal(rd_kafka_ConfigResource_error(rs[0]), 0);
+    const rd_kafka_ConfigEntry_t **ce = rd_kafka_ConfigResource_configs(rs[0], &ncfg);
+    out[0] = '\0';
+    for (size_t i = 0; i < ncfg; i++)
+        if (strcmp(rd_kafka_ConfigEntry_name(ce[i]), "cleanup.policy") == 0)
+            snprintf(out, outsz, "%s", rd_kafka_ConfigEntry_value(ce[i]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_ConfigResource_destroy(res);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+}
+
+static void test_ensure_topics(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    if (kafka_ensure_topics(NULL, &err)) fail_msg("ensure_topics: %s", err.msg);
+    if (kafka_ensure_topics(NULL, &err)) fail_msg("ensure_topics again: %s", err.msg);
+    for (int t = 0; t < TOPIC_COUNT; t++) {
+        char policy[64];
+        describe_cleanup_policy(kafka_topic_name(NULL, (enum topic_id)t), policy, sizeof policy);
+        assert_string_equal(policy, t == TOPIC_DEADLETTER ? "delete" : "compact");
+    }
+}
+
+struct seen {
+    int count;
+    int found[N_MSGS];
+    int tombstones;
+};
+
+/* Keys are "k<i>" and values "v<i>"; anything else fails the test. */
+static int msg_index(const struct kafka_msg *m) {
+    char key[32], val[32];
+    assert_true(m->key_len < sizeof key);
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
+    int i = atoi(key + 1);
+    assert_true(key[0] == 'k' && i >= 0 && i < N_MSGS);
+    snprintf(val, sizeof val, "v%d", i);
+    assert_int_equal(m->value_len, strlen(val));
+    assert_memory_equal(m->value, val, m->value_len);
+    return i;
+}
+
+static int count_msg(const struct kafka_msg *m, void *ud) {
+    struct seen *s = ud;
+    if (!m->value) {
+        s->tombstones++;
+        return 0;
+    }
+    s->found[msg_index(m)]++;
+    s->count++;
+    return 0;
+}
+
+static void produce_n(const char *topic) {
+    struct kafka_producer *p = NULL;
+    struct bt_err err = BT_ERR_INIT;
+    if (kafka_producer_new(NULL, &p, &err)) fail_msg("producer: %s", err.msg);
+    for (int i = 0; i < N_MSGS; i++) {
+        char k[16], v[16];
+        snprintf(k, sizeof k, "k%d", i);
+        snprintf(v, sizeof v, "v%d", i);
+        assert_int_equal(kafka_produce(p, topic, k, strlen(k), v, strlen(v), &err), 0);
+    }
+    if (kafka_producer_flush(p, WAIT_MS, &err)) fail_msg("flush: %s", err.msg);
+    kafka_producer_free(p);
+}
+
+static void test_group_commit_resume(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    const char *topic = kafka_topic_name(NULL, TOPIC_JOBS);
+    char group[96];
+    snprintf(group, sizeof group, "%s-group", getenv("BTPIPE_TOPIC_PREFIX"));
+    produce_n(topic);
+
+    /* First member: read everything, mark and commit the first half read. */
+    struct kafka_consumer *c = NULL;
+    if (kafka_consumer_new(NULL, group, &topic, 1, &c, &err)) fail_msg("consumer: %s", err.msg);
+    assert_false(kafka_consumer_at_end(c));
+    int order[N_MSGS], got = 0;
+    int64_t deadline = mono_ms() + WAIT_MS;
+    while (!(got == N_MSGS && kafka_consumer_at_end(c)) && mono_ms() < deadline) {
+        struct kafka_msg m;
+        int rc = kafka_consumer_poll(c, 200, &m, &err);
+        assert_true(rc >= 0);
+        if (rc == 0) continue;
+        assert_true(got < N_MSGS);
+        order[got++] = msg_index(&m);
+        if (got <= N_MSGS / 2) kafka_consumer_mark(c, &m);
+    }
+    assert_int_equal(got, N_MSGS);
+    assert_true(kafka_consumer_at_end(c));
+    if (kafka_consumer_commit(c, &err)) fail_msg("commit: %s", err.msg);
+    kafka_consumer_close(c);
+
+    /* Second member of the same group: exactly the unmarked half, once each. */
+    int expect[N_MSGS] = {0};
+    for (int i = N_MSGS / 2; i < N_MSGS; i++)
+        expect[order[i]] = 1;
+    int again[N_MSGS] = {0}, got2 = 0;
+    if (kafka_consumer_new(NULL, group, &topic, 1, &c, &err)) fail_msg("consumer: %s", err.msg);
+    deadline = mono_ms() + WAIT_MS;
+    while (!kafka_consumer_at_end(c) && mono_ms() < deadline) {
+        struct kafka_msg m;
+        int rc = kafka_consumer_poll(c, 200, &m, &err);
+        assert_true(rc >= 0);
+        if (rc == 1) {
+            again[msg_index(&m)]++;
+            got2++;
+        }
+    }
+    assert_true(kafka_consumer_at_end(c));
+    /* Nothing arrives after the end either. */
+    for (int i = 0; i < 5; i++) {
+        struct kafka_msg m;
+        assert_int_equal(kafka_consumer_poll(c, 200, &m, &err), 0);
+    }
+    assert_int_equal(got2, N_MSGS - N_MSGS / 2);
+    for (int i = 0; i < N_MSGS; i++)
+        if (again[i] != expect[i]) fail_msg("message k%d read %d time(s) on resume, want %d", i,
+                                            again[i], expect[i]);
+    kafka_consumer_close(c);
+
+    /* read_all sees the whole topic regardless of any group. */
+    struct seen s = {0};
+    if (kafka_read_all(NULL, topic, count_msg, &s, WAIT_MS, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(s.count, N_MSGS);
+    for (int i = 0; i < N_MSGS; i++)
+        assert_int_equal(s.found[i], 1);
+}
+
+static void test_tombstone_and_missing_topic(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    struct kafka_producer *p = NULL;
+    const char *topic = kafka_topic_name(NULL, TOPIC_FACTORS);
+    if (kafka_producer_new(NULL, &p, &err)) fail_msg("producer: %s", err.msg);
+    assert_int_equal(kafka_produce(p, topic, "k1", 2, "v1", 2, &err), 0);
+    assert_int_equal(kafka_produce(p, topic, "k1", 2, NULL, 0, &err), 0);
+    if (kafka_producer_flush(p, WAIT_MS, &err)) fail_msg("flush: %s", err.msg);
+    struct seen s = {0};
+    if (kafka_read_all(NULL, topic, count_msg, &s, WAIT_MS, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(s.count, 1);
+    assert_int_equal(s.tombstones, 1);
+
+    /* A delivery the broker refuses (no key on a compacted topic) surfaces at flush. */
+    assert_int_equal(kafka_produce(p, topic, NULL, 0, "keyless", 7, &err), 0);
+    assert_int_not_equal(kafka_producer_flush(p, WAIT_MS, &err), 0);
+    assert_non_null(strstr(err.msg, "failed delivery"));
+    kafka_producer_free(p);
+
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s.no-such-topic", getenv("BTPIPE_TOPIC_PREFIX"));
+    assert_int_equal(kafka_read_all(NULL, missing, count_msg, &s, 10000, &err), BT_ENOTFOUND);
+}
+
+static int keep_last(const struct kafka_msg *m, void *ud) {
+    struct kafka_msg *out = ud;
+    free((void *)out->key);
+    free((void *)out->value);
+    *out = *m;
+    out->key = m->key ? memcpy(malloc(m->key_len), m->key, m->key_len) : NULL;
+    out->value = m->value ? memcpy(malloc(m->value_len), m->value, m->value_len) : NULL;
+    out->topic = NULL;
+    return 0;
+}
+
+static void test_deadletter_round_trip(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    struct kafka_producer *p = NULL;
+    const char *src_topic = kafka_topic_name(NULL, TOPIC_STRATEGIES);
+    char src_name[160];
+    snprintf(src_name, sizeof src_name, "%s", src_topic);
+    const unsigned char junk[] = {0x0a, 0xff, 0xff, 0x01, 0x00, 0x42};
+    if (kafka_producer_new(NULL, &p, &err)) fail_msg("producer: %s", err.msg);
+    assert_int_equal(kafka_produce(p, src_name, "bad", 3, junk, sizeof junk, &err), 0);
+    if (kafka_producer_flush(p, WAIT_MS, &err)) fail_msg("flush: %s", err.msg);
+
+    struct kafka_msg src = {0};
+    if (kafka_read_all(NULL, src_name, keep_last, &src, WAIT_MS, &err)) fail_msg("%s", err.msg);
+    src.topic = src_name;
+    assert_int_equal(src.value_len, sizeof junk);
+    if (deadletter_send(p, NULL, "test_kafka_it", &src, "does not decode as StrategySpec",
+                        "byte 1", &err))
+        fail_msg("deadletter_send: %s", err.msg);
+    if (kafka_producer_flush(p, WAIT_MS, &err)) fail_msg("flush: %s", err.msg);
+    kafka_producer_free(p);
+
+    struct kafka_msg dlm = {0};
+    if (kafka_read_all(NULL, kafka_topic_name(NULL, TOPIC_DEADLETTER), keep_last, &dlm, WAIT_MS,
+                       &err))
+        fail_msg("%s", err.msg);
+    char want_key[200];
+    snprintf(want_key, sizeof want_key, "%s/bad", src_name);
+    assert_int_equal(dlm.key_len, strlen(want_key));
+    assert_memory_equal(dlm.key, want_key, dlm.key_len);
+    Btpipe__V1__DeadLetter *dl =
+        btpipe__v1__dead_letter__unpack(NULL, dlm.value_len, (const uint8_t *)dlm.value);
+    assert_non_null(dl);
+    char want_id[200];
+    snprintf(want_id, sizeof want_id, "%s/%d/%lld", src_name, (int)src.partition,
+             (long long)src.offset);
+    assert_string_equal(dl->meta->id, want_id);
+    assert_string_equal(dl->source_topic, src_name);
+    assert_int_equal(dl->partition, src.partition);
+    assert_int_equal(dl->offset, src.offset);
+    assert_int_equal(dl->key.len, 3);
+    assert_memory_equal(dl->key.data, "bad", 3);
+    assert_int_equal(dl->value.len, sizeof junk);
+    assert_memory_equal(dl->value.data, junk, sizeof junk);
+    assert_string_equal(dl->reason, "does not decode as StrategySpec");
+    assert_string_equal(dl->where, "byte 1");
+    assert_string_equal(dl->service, "test_kafka_it");
+    btpipe__v1__dead_letter__free_unpacked(dl, NULL);
+    free((void *)src.key);
+    free((void *)src.value);
+    free((void *)dlm.key);
+    free((void *)dlm.value);
+}
+
+/* Deletes this run's topics so repeated runs do not pile up on the broker. */
+static int teardown_topics(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    char errstr[512];
+    rd_kafka_conf_t *conf = kafka_conf_new(NULL, KAFKA_ADMIN, &err);
+    if (!conf) return 0;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) return 0;
+    rd_kafka_DeleteTopic_t *dt[TOPIC_COUNT];
+    for (int t = 0; t < TOPIC_COUNT; t++)
+        dt[t] = rd_kafka_DeleteTopic_new(kafka_topic_name(NULL, (enum topic_id)t));
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteTopics(rk, dt, TOPIC_COUNT, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (ev) rd_kafka_event_destroy(ev);
+    rd_kafka_DeleteTopic_destroy_array(dt, TOPIC_COUNT);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ensure_topics),
+        cmocka_unit_test(test_group_commit_resume),
+        cmocka_unit_test(test_tombstone_and_missing_topic),
+        cmocka_unit_test(test_deadletter_round_trip),
+    };
+    return cmocka_run_group_tests(tests, setup_env, teardown_topics);
+}

@@ -1,0 +1,210 @@
+/* cmd_strategy.c -- btctl strategy register|retire|list: the strategies topic. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "btctl.h"
+#include "btpipe/v1/strategy_spec.pb-c.h"
+#include "cmd_registry.h"
+#include "msg.h"
+#include "run.h"
+
+static const char strategy_usage[] =
+    "usage: btctl strategy register --id ID --kind signal|long_short_quantile|topk_dropout\n"
+    "                               [--param KEY=VALUE]... [--version N] [--description TEXT]\n"
+    "       btctl strategy retire --id ID\n"
+    "       btctl strategy list\n"
+    "\n"
+    "register publishes a StrategySpec to <prefix>.strategies (key ID) after\n"
+    "checking the parameters locally (cash, commission, quantiles, cost_bps, k, n);\n"
+    "retire publishes a tombstone; list prints the registered strategies.\n"
+    "Configuration from the environment as for the services (BTPIPE_KAFKA_BROKERS,\n"
+    "BTPIPE_TOPIC_PREFIX, BTPIPE_KAFKA_PROP_*; docs/configuration.md).\n";
+
+static const struct {
+    const char *name;
+    Btpipe__V1__StrategyKind kind;
+} kinds[] = {
+    {"signal", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_SIGNAL},
+    {"long_short_quantile", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_LONG_SHORT_QUANTILE},
+    {"topk_dropout", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_TOPK_DROPOUT},
+    {"container", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_CONTAINER},
+};
+
+static const char *kind_name(Btpipe__V1__StrategyKind k) {
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (kinds[i].kind == k) return kinds[i].name;
+    return "?";
+}
+
+/* Same rule as factor ids: the id lives inside pair ids and S3 keys. */
+static int id_ok(const char *id) {
+    if (!id || !*id || strlen(id) > 128) return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return 0;
+    return 1;
+}
+
+enum { MAX_PARAMS = 32 };
+
+static int strategy_register(int argc, char **argv) {
+    const char *id = NULL, *kind = NULL, *ver = "1", *desc = "", *pv = NULL;
+    const char *params[MAX_PARAMS];
+    size_t nparams = 0;
+    for (int i = 0; i < argc; i++) {
+        int r = 0;
+        if ((r = reg_arg(argc, argv, &i, "--param", &pv, "strategy register"))) {
+            if (r < 0) return 2;
+            if (nparams == MAX_PARAMS) {
+                fprintf(stderr, "btctl strategy register: at most %d --param\n", MAX_PARAMS);
+                return 2;
+            }
+            params[nparams++] = pv;
+            continue;
+        }
+        if ((r = reg_arg(argc, argv, &i, "--id", &id, "strategy register")) ||
+            (r = reg_arg(argc, argv, &i, "--kind", &kind, "strategy register")) ||
+            (r = reg_arg(argc, argv, &i, "--version", &ver, "strategy register")) ||
+            (r = reg_arg(argc, argv, &i, "--description", &desc, "strategy register"))) {
+            if (r < 0) return 2;
+            continue;
+        }
+        fprintf(stderr, "btctl strategy register: unknown argument '%s'\n%s", argv[i],
+                strategy_usage);
+        return 2;
+    }
+    if (!id || !kind) {
+        fprintf(stderr, "btctl strategy register: --id and --kind are required\n%s",
+                strategy_usage);
+        return 2;
+    }
+    if (!id_ok(id)) {
+        fprintf(stderr, "btctl strategy register: --id '%s': use 1-128 of [A-Za-z0-9_.-]\n", id);
+        return 2;
+    }
+    struct bt_err err = BT_ERR_INIT;
+    enum run_kind rk;
+    if (run_kind_parse(kind, &rk, &err)) {
+        fprintf(stderr, "btctl strategy register: --kind: %s\n", err.msg);
+        return 2;
+    }
+    Btpipe__V1__StrategyKind pk = BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_UNSPECIFIED;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i].name, kind)) pk = kinds[i].kind;
+    char *end = NULL;
+    unsigned long v = strtoul(ver, &end, 10);
+    if (!*ver || *end || v < 1 || v > 4294967295UL) {
+        fprintf(stderr, "btctl strategy register: --version '%s' is not a positive integer\n", ver);
+        return 2;
+    }
+    struct run_params rp;
+    run_params_default(&rp);
+    Btpipe__V1__Param pb[MAX_PARAMS], *pbp[MAX_PARAMS];
+    char keys[MAX_PARAMS][64];
+    for (size_t i = 0; i < nparams; i++) {
+        if (strategy_params_parse_kv(&rp, params[i], &err)) {
+            fprintf(stderr, "btctl strategy register: --param %s: %s\n", params[i], err.msg);
+            return 2;
+        }
+        const char *eq = strchr(params[i], '=');
+        snprintf(keys[i], sizeof keys[i], "%.*s", (int)(eq - params[i]), params[i]);
+        btpipe__v1__param__init(&pb[i]);
+        pb[i].key = keys[i];
+        pb[i].value = (char *)eq + 1;
+        pbp[i] = &pb[i];
+    }
+    struct config cfg;
+    int rc = reg_config(&cfg, "strategy register");
+    if (rc) return rc;
+    char mid[160];
+    snprintf(mid, sizeof mid, "%s@%lu", id, v);
+    Btpipe__V1__Meta meta;
+    msg_meta_fill(&meta, mid, "btctl");
+    Btpipe__V1__StrategySpec s = BTPIPE__V1__STRATEGY_SPEC__INIT;
+    s.meta = &meta;
+    s.strategy_id = (char *)id;
+    s.version = (uint32_t)v;
+    s.kind = pk;
+    s.n_params = nparams;
+    s.params = pbp;
+    s.description = (char *)desc;
+    struct buf val = BUF_INIT;
+    msg_pack(&s.base, &val);
+    rc = reg_publish(&cfg, TOPIC_STRATEGIES, id, val.p, val.len, "strategy register");
+    if (!rc) printf("registered strategy %s version %lu (%s)\n", id, v, kind);
+    buf_free(&val);
+    config_free(&cfg);
+    return rc;
+}
+
+static int strategy_retire(int argc, char **argv) {
+    const char *id = NULL;
+    for (int i = 0; i < argc; i++) {
+        int r = reg_arg(argc, argv, &i, "--id", &id, "strategy retire");
+        if (r < 0) return 2;
+        if (r) continue;
+        fprintf(stderr, "btctl strategy retire: unknown argument '%s'\n%s", argv[i],
+                strategy_usage);
+        return 2;
+    }
+    if (!id) {
+        fprintf(stderr, "btctl strategy retire: --id is required\n");
+        return 2;
+    }
+    struct config cfg;
+    int rc = reg_config(&cfg, "strategy retire");
+    if (rc) return rc;
+    rc = reg_publish(&cfg, TOPIC_STRATEGIES, id, NULL, 0, "strategy retire");
+    if (!rc) printf("retired strategy %s\n", id);
+    config_free(&cfg);
+    return rc;
+}
+
+static int strategy_list(int argc, char **argv) {
+    if (argc > 0) {
+        fprintf(stderr, "btctl strategy list: unknown argument '%s'\n", argv[0]);
+        return 2;
+    }
+    struct config cfg;
+    struct reg_table t;
+    int rc = reg_config(&cfg, "strategy list");
+    if (rc) return rc;
+    if ((rc = reg_read_latest(&cfg, TOPIC_STRATEGIES, &t, "strategy list"))) goto out;
+    printf("%-24s %7s %-20s %s\n", "STRATEGY", "VERSION", "KIND", "PARAMS");
+    for (size_t i = 0; i < t.n; i++) {
+        Btpipe__V1__StrategySpec *s =
+            btpipe__v1__strategy_spec__unpack(NULL, t.e[i].len, (const uint8_t *)t.e[i].value);
+        if (!s) {
+            printf("%-24s %7s %-20s %s\n", t.e[i].key, "?", "", "(does not decode)");
+            continue;
+        }
+        printf("%-24s %7u %-20s", s->strategy_id, s->version, kind_name(s->kind));
+        for (size_t k = 0; k < s->n_params; k++)
+            printf(" %s=%s", s->params[k]->key, s->params[k]->value);
+        printf("\n");
+        btpipe__v1__strategy_spec__free_unpacked(s, NULL);
+    }
+    reg_table_free(&t);
+out:
+    config_free(&cfg);
+    return rc;
+}
+
+int btctl_strategy(int argc, char **argv) {
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        fputs(strategy_usage, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(strategy_usage, stdout);
+            return 0;
+        }
+    if (!strcmp(argv[0], "register")) return strategy_register(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "retire")) return strategy_retire(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "list")) return strategy_list(argc - 1, argv + 1);
+    fprintf(stderr, "btctl strategy: unknown subcommand '%s'\n%s", argv[0], strategy_usage);
+    return 2;
+}
