@@ -7,26 +7,23 @@
 
 #include "config.h"
 
-int aws_region(const struct config *cfg, const char **out, struct bt_err *err)
-{
+int aws_region(const struct config *cfg, const char **out, struct bt_err *err) {
     const char *r = config_get(cfg, "AWS_REGION");
-    if (!r)
-        r = config_get(cfg, "AWS_DEFAULT_REGION");
+    if (!r) r = config_get(cfg, "AWS_DEFAULT_REGION");
     if (!r)
         return bt_err_set(err, BT_ECONFIG, "AWS_REGION",
                           "AWS_REGION is not set (nor AWS_DEFAULT_REGION): set it to the "
                           "region of your buckets and job queues, e.g. us-east-1");
     for (const char *p = r; *p; p++)
         if (!(isalnum((unsigned char)*p) || *p == '-'))
-            return bt_err_set(err, BT_ECONFIG, "AWS_REGION",
-                              "AWS_REGION '%s' is not a region name", r);
+            return bt_err_set(err, BT_ECONFIG, "AWS_REGION", "AWS_REGION '%s' is not a region name",
+                              r);
     *out = r;
     return 0;
 }
 
-int aws_endpoint(const struct config *cfg, const char *service, const char *region,
-                 struct buf *out, struct bt_err *err)
-{
+int aws_endpoint(const struct config *cfg, const char *service, const char *region, struct buf *out,
+                 struct bt_err *err) {
     char name[64];
     snprintf(name, sizeof(name), "AWS_ENDPOINT_URL_%s", service);
     for (char *p = name; *p; p++)
@@ -54,8 +51,7 @@ int aws_endpoint(const struct config *cfg, const char *service, const char *regi
     return 0;
 }
 
-int aws_url_parse(const char *url, struct aws_url *out, struct bt_err *err)
-{
+int aws_url_parse(const char *url, struct aws_url *out, struct bt_err *err) {
     memset(out, 0, sizeof(*out));
     const char *p = strstr(url, "://");
     if (!p || (p - url != 4 && p - url != 5) ||

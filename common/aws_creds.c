@@ -21,26 +21,22 @@
 #define IMDS_HOST "http://169.254.169.254"
 
 /* Overwrites a secret before its memory goes back to the allocator. */
-static void free_secret(char *s)
-{
+static void free_secret(char *s) {
     if (s) {
         OPENSSL_cleanse(s, strlen(s));
         free(s);
     }
 }
 
-void aws_creds_free(struct aws_creds *c)
-{
-    if (!c)
-        return;
+void aws_creds_free(struct aws_creds *c) {
+    if (!c) return;
     free(c->access_key_id);
     free_secret(c->secret_access_key);
     free_secret(c->session_token);
     memset(c, 0, sizeof(*c));
 }
 
-void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src)
-{
+void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src) {
     memset(dst, 0, sizeof(*dst));
     dst->access_key_id = src->access_key_id ? strdup(src->access_key_id) : NULL;
     dst->secret_access_key = src->secret_access_key ? strdup(src->secret_access_key) : NULL;
@@ -51,8 +47,7 @@ void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src)
 
 /* Fills out from three strings (the token may be NULL or ""). */
 static void set_creds(struct aws_creds *out, const char *ak, const char *sk, const char *tok,
-                      int64_t exp, const char *source)
-{
+                      int64_t exp, const char *source) {
     memset(out, 0, sizeof(*out));
     out->access_key_id = strdup(ak);
     out->secret_access_key = strdup(sk);
@@ -61,12 +56,10 @@ static void set_creds(struct aws_creds *out, const char *ak, const char *sk, con
     snprintf(out->source, sizeof(out->source), "%s", source);
 }
 
-int aws_creds_from_env(const struct config *cfg, struct aws_creds *out, struct bt_err *err)
-{
+int aws_creds_from_env(const struct config *cfg, struct aws_creds *out, struct bt_err *err) {
     const char *ak = config_get(cfg, "AWS_ACCESS_KEY_ID");
     const char *sk = config_get(cfg, "AWS_SECRET_ACCESS_KEY");
-    if (!ak && !sk)
-        return BT_ENOTFOUND;
+    if (!ak && !sk) return BT_ENOTFOUND;
     if (!ak || !sk)
         return bt_err_set(err, BT_ECONFIG, ak ? "AWS_SECRET_ACCESS_KEY" : "AWS_ACCESS_KEY_ID",
                           "%s is set but %s is not: set both or neither",
@@ -77,8 +70,7 @@ int aws_creds_from_env(const struct config *cfg, struct aws_creds *out, struct b
 }
 
 /* Trims spaces and tabs from both ends of [*s, *e). */
-static void trim(const char **s, const char **e)
-{
+static void trim(const char **s, const char **e) {
     while (*s < *e && (**s == ' ' || **s == '\t' || **s == '\r'))
         (*s)++;
     while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t' || (*e)[-1] == '\r'))
@@ -86,8 +78,7 @@ static void trim(const char **s, const char **e)
 }
 
 int aws_creds_parse_ini(const char *text, size_t len, const char *profile, const char *origin,
-                        struct aws_creds *out, struct bt_err *err)
-{
+                        struct aws_creds *out, struct bt_err *err) {
     int rc = 0, in_profile = 0, found = 0, line = 0;
     char *ak = NULL, *sk = NULL, *tok = NULL;
     const char *p = text, *end = text + len;
@@ -100,13 +91,11 @@ int aws_creds_parse_ini(const char *text, size_t len, const char *profile, const
         line++;
         p = nl ? nl + 1 : end;
         trim(&s, &e);
-        if (s == e || *s == '#' || *s == ';')
-            continue;
+        if (s == e || *s == '#' || *s == ';') continue;
         snprintf(where, sizeof(where), "%s:%d", origin, line);
         if (*s == '[') {
             if (e[-1] != ']') {
-                rc = bt_err_set(err, BT_ECONFIG, where, "%s: section header without ']'",
-                                where);
+                rc = bt_err_set(err, BT_ECONFIG, where, "%s: section header without ']'", where);
                 goto fail;
             }
             const char *ns = s + 1, *ne = e - 1;
@@ -120,8 +109,7 @@ int aws_creds_parse_ini(const char *text, size_t len, const char *profile, const
             found |= in_profile;
             continue;
         }
-        if (!in_profile)
-            continue;
+        if (!in_profile) continue;
         const char *eq = memchr(s, '=', (size_t)(e - s));
         if (!eq) {
             rc = bt_err_set(err, BT_ECONFIG, where, "%s: expected 'name = value'", where);
@@ -149,8 +137,8 @@ int aws_creds_parse_ini(const char *text, size_t len, const char *profile, const
     }
     if (!ak || !*ak || !sk || !*sk) {
         rc = bt_err_set(err, BT_ECONFIG, origin,
-                        "%s: profile [%s] lacks aws_access_key_id or aws_secret_access_key",
-                        origin, profile);
+                        "%s: profile [%s] lacks aws_access_key_id or aws_secret_access_key", origin,
+                        profile);
         goto fail;
     }
     char src[64];
@@ -164,33 +152,28 @@ fail:
 }
 
 /* Reads a whole small file; BT_ENOTFOUND when it does not exist. */
-static int read_file(const char *path, struct buf *out, struct bt_err *err)
-{
+static int read_file(const char *path, struct buf *out, struct bt_err *err) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            return BT_ENOTFOUND;
+        if (errno == ENOENT) return BT_ENOTFOUND;
         return bt_err_set(err, BT_EIO, path, "%s: %s", path, strerror(errno));
     }
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0) {
         buf_append(out, tmp, n);
-        if (out->len > (1u << 20))
-            break;
+        if (out->len > (1u << 20)) break;
     }
     int bad = ferror(f);
     fclose(f);
-    if (bad)
-        return bt_err_set(err, BT_EIO, path, "%s: read error", path);
+    if (bad) return bt_err_set(err, BT_EIO, path, "%s: read error", path);
     if (out->len > (1u << 20))
         return bt_err_set(err, BT_ELIMIT, path, "%s: larger than 1 MiB", path);
     buf_puts(out, "");
     return 0;
 }
 
-int aws_creds_from_file(const struct config *cfg, struct aws_creds *out, struct bt_err *err)
-{
+int aws_creds_from_file(const struct config *cfg, struct aws_creds *out, struct bt_err *err) {
     struct buf path = BUF_INIT, text = BUF_INIT;
     const char *f = config_get(cfg, "AWS_SHARED_CREDENTIALS_FILE");
     const char *explicit_profile = config_get(cfg, "AWS_PROFILE");
@@ -210,28 +193,24 @@ int aws_creds_from_file(const struct config *cfg, struct aws_creds *out, struct 
     if (rc == BT_ENOTFOUND && explicit_profile && f)
         rc = bt_err_set(err, BT_ECONFIG, path.p, "AWS_SHARED_CREDENTIALS_FILE %s does not exist",
                         path.p);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     rc = aws_creds_parse_ini(buf_cstr(&text), text.len, profile, path.p, out, err);
     /* A profile asked for by name must exist; the implicit default may not. */
     if (rc == BT_ENOTFOUND && explicit_profile)
-        rc = bt_err_set(err, BT_ECONFIG, path.p, "AWS_PROFILE=%s: no such profile in %s",
-                        profile, path.p);
+        rc = bt_err_set(err, BT_ECONFIG, path.p, "AWS_PROFILE=%s: no such profile in %s", profile,
+                        path.p);
 fail:
-    if (text.p)
-        OPENSSL_cleanse(text.p, text.len);
+    if (text.p) OPENSSL_cleanse(text.p, text.len);
     buf_free(&text);
     buf_free(&path);
     return rc;
 }
 
-int aws_parse_iso8601(const char *s, int64_t *out)
-{
+int aws_parse_iso8601(const char *s, int64_t *out) {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
     const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-    if (!p)
-        return -1;
+    if (!p) return -1;
     if (*p == '.')
         for (p++; isdigit((unsigned char)*p); p++)
             ;
@@ -240,22 +219,19 @@ int aws_parse_iso8601(const char *s, int64_t *out)
         p++;
     } else if (*p == '+' || *p == '-') {
         int hh, mm;
-        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
-            return -1;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) return -1;
         off = (hh * 3600 + mm * 60) * (*p == '+' ? 1 : -1);
         p += 6;
     } else {
         return -1;
     }
-    if (*p)
-        return -1;
+    if (*p) return -1;
     *out = (int64_t)timegm(&tm) - off;
     return 0;
 }
 
 int aws_creds_parse_json(const char *text, size_t len, const char *origin, struct aws_creds *out,
-                         struct bt_err *err)
-{
+                         struct bt_err *err) {
     json_error_t je;
     int rc = 0;
     json_t *j = json_loadb(text, len, 0, &je);
@@ -266,8 +242,7 @@ int aws_creds_parse_json(const char *text, size_t len, const char *origin, struc
     }
     const char *code = json_string_value(json_object_get(j, "Code"));
     if (code && strcmp(code, "Success") != 0) {
-        rc = bt_err_set(err, BT_EAUTH, origin, "%s: credentials response Code=%.64s", origin,
-                        code);
+        rc = bt_err_set(err, BT_EAUTH, origin, "%s: credentials response Code=%.64s", origin, code);
         goto fail;
     }
     const char *ak = json_string_value(json_object_get(j, "AccessKeyId"));
@@ -297,23 +272,20 @@ struct meta_req {
     const char *hname, *hvalue; /* one optional header */
 };
 
-static int meta_build(void *ud, int attempt, struct http_request *req, struct bt_err *err)
-{
+static int meta_build(void *ud, int attempt, struct http_request *req, struct bt_err *err) {
     (void)attempt;
     (void)err;
     const struct meta_req *m = ud;
     snprintf(req->method, sizeof(req->method), "%s", m->method);
     buf_puts(&req->url, m->url);
-    if (m->hname)
-        http_request_header(req, m->hname, m->hvalue);
+    if (m->hname) http_request_header(req, m->hname, m->hvalue);
     req->timeout_ms = 3000;
     return 0;
 }
 
 /* Fetches url; 0 with the body in out on 200, else an error naming what. */
 static int meta_fetch(const char *what, const struct meta_req *m, struct buf *out,
-                      struct bt_err *err)
-{
+                      struct bt_err *err) {
     static const struct http_retry_policy pol = {2, 100, 500, 3000};
     struct http_response resp;
     http_response_init(&resp);
@@ -323,23 +295,20 @@ static int meta_fetch(const char *what, const struct meta_req *m, struct buf *ou
         goto fail;
     }
     if (resp.status != 200) {
-        rc = bt_err_set(err, resp.status == 401 || resp.status == 403 ? BT_EAUTH : BT_ENET,
-                        m->url, "%s: %s %s: HTTP %ld", what, m->method, m->url, resp.status);
+        rc = bt_err_set(err, resp.status == 401 || resp.status == 403 ? BT_EAUTH : BT_ENET, m->url,
+                        "%s: %s %s: HTTP %ld", what, m->method, m->url, resp.status);
         goto fail;
     }
     buf_reset(out);
     buf_append(out, resp.body.p, resp.body.len);
     buf_puts(out, "");
 fail:
-    if (resp.body.p)
-        OPENSSL_cleanse(resp.body.p, resp.body.len);
+    if (resp.body.p) OPENSSL_cleanse(resp.body.p, resp.body.len);
     http_response_free(&resp);
     return rc;
 }
 
-int aws_creds_from_container(const struct config *cfg, struct aws_creds *out,
-                             struct bt_err *err)
-{
+int aws_creds_from_container(const struct config *cfg, struct aws_creds *out, struct bt_err *err) {
     struct buf url = BUF_INIT, tok = BUF_INIT, body = BUF_INIT;
     int rc = 0;
     const char *rel = config_get(cfg, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
@@ -362,30 +331,25 @@ int aws_creds_from_container(const struct config *cfg, struct aws_creds *out,
         if (rc == BT_ENOTFOUND)
             rc = bt_err_set(err, BT_ECONFIG, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
                             "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE %s does not exist", tfile);
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
         while (tok.len > 0 && isspace((unsigned char)tok.p[tok.len - 1]))
             tok.p[--tok.len] = '\0';
     } else if (tval) {
         buf_puts(&tok, tval);
     }
     struct meta_req m = {"GET", url.p, tok.len ? "Authorization" : NULL, buf_cstr(&tok)};
-    if ((rc = meta_fetch("container credentials", &m, &body, err)))
-        goto fail;
+    if ((rc = meta_fetch("container credentials", &m, &body, err))) goto fail;
     rc = aws_creds_parse_json(body.p, body.len, "container", out, err);
 fail:
-    if (tok.p)
-        OPENSSL_cleanse(tok.p, tok.len);
+    if (tok.p) OPENSSL_cleanse(tok.p, tok.len);
     buf_free(&tok);
     buf_free(&url);
-    if (body.p)
-        OPENSSL_cleanse(body.p, body.len);
+    if (body.p) OPENSSL_cleanse(body.p, body.len);
     buf_free(&body);
     return rc;
 }
 
-int aws_creds_from_imds(const struct config *cfg, struct aws_creds *out, struct bt_err *err)
-{
+int aws_creds_from_imds(const struct config *cfg, struct aws_creds *out, struct bt_err *err) {
     struct buf url = BUF_INIT, token = BUF_INIT, role = BUF_INIT, body = BUF_INIT;
     int rc = 0;
     const char *dis = config_get(cfg, "AWS_EC2_METADATA_DISABLED");
@@ -402,15 +366,13 @@ int aws_creds_from_imds(const struct config *cfg, struct aws_creds *out, struct 
     struct meta_req put = {"PUT", url.p, "X-aws-ec2-metadata-token-ttl-seconds", "21600"};
     if ((rc = meta_fetch("IMDS token", &put, &token, err))) {
         /* No metadata service answering: not on EC2, the chain ends here. */
-        if (rc == BT_ENET)
-            rc = BT_ENOTFOUND;
+        if (rc == BT_ENET) rc = BT_ENOTFOUND;
         goto fail;
     }
     buf_reset(&url);
     buf_printf(&url, "%.*s/latest/meta-data/iam/security-credentials/", (int)bl, base);
     struct meta_req get_role = {"GET", url.p, "X-aws-ec2-metadata-token", token.p};
-    if ((rc = meta_fetch("IMDS role", &get_role, &role, err)))
-        goto fail;
+    if ((rc = meta_fetch("IMDS role", &get_role, &role, err))) goto fail;
     size_t rl = strcspn(role.p, "\r\n");
     role.p[rl] = '\0';
     if (rl == 0) {
@@ -418,17 +380,13 @@ int aws_creds_from_imds(const struct config *cfg, struct aws_creds *out, struct 
         goto fail;
     }
     buf_reset(&url);
-    buf_printf(&url, "%.*s/latest/meta-data/iam/security-credentials/%s", (int)bl, base,
-               role.p);
+    buf_printf(&url, "%.*s/latest/meta-data/iam/security-credentials/%s", (int)bl, base, role.p);
     struct meta_req get_creds = {"GET", url.p, "X-aws-ec2-metadata-token", token.p};
-    if ((rc = meta_fetch("IMDS credentials", &get_creds, &body, err)))
-        goto fail;
+    if ((rc = meta_fetch("IMDS credentials", &get_creds, &body, err))) goto fail;
     rc = aws_creds_parse_json(body.p, body.len, "imds", out, err);
 fail:
-    if (token.p)
-        OPENSSL_cleanse(token.p, token.len);
-    if (body.p)
-        OPENSSL_cleanse(body.p, body.len);
+    if (token.p) OPENSSL_cleanse(token.p, token.len);
+    if (body.p) OPENSSL_cleanse(body.p, body.len);
     buf_free(&url);
     buf_free(&token);
     buf_free(&role);
@@ -436,15 +394,13 @@ fail:
     return rc;
 }
 
-int aws_creds_resolve(const struct config *cfg, struct aws_creds *out, struct bt_err *err)
-{
+int aws_creds_resolve(const struct config *cfg, struct aws_creds *out, struct bt_err *err) {
     typedef int (*source_fn)(const struct config *, struct aws_creds *, struct bt_err *);
     static const source_fn chain[] = {aws_creds_from_env, aws_creds_from_file,
                                       aws_creds_from_container, aws_creds_from_imds};
     for (size_t i = 0; i < sizeof(chain) / sizeof(chain[0]); i++) {
         int rc = chain[i](cfg, out, err);
-        if (rc != BT_ENOTFOUND)
-            return rc;
+        if (rc != BT_ENOTFOUND) return rc;
     }
     return bt_err_set(err, BT_EAUTH, NULL,
                       "no AWS credentials found: tried AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
@@ -463,15 +419,13 @@ struct aws_creds_provider {
     void *clock_ud;
 };
 
-static int64_t wall_clock(void *ud)
-{
+static int64_t wall_clock(void *ud) {
     (void)ud;
     return (int64_t)time(NULL);
 }
 
 int aws_creds_provider_new(const struct config *cfg, struct aws_creds_provider **out,
-                           struct bt_err *err)
-{
+                           struct bt_err *err) {
     (void)err;
     struct aws_creds_provider *p = calloc(1, sizeof(*p));
     p->cfg = cfg;
@@ -483,8 +437,7 @@ int aws_creds_provider_new(const struct config *cfg, struct aws_creds_provider *
 
 struct aws_creds_provider *aws_creds_provider_static(const char *access_key_id,
                                                      const char *secret_access_key,
-                                                     const char *session_token)
-{
+                                                     const char *session_token) {
     struct aws_creds_provider *p = calloc(1, sizeof(*p));
     p->clock = wall_clock;
     pthread_mutex_init(&p->mu, NULL);
@@ -493,23 +446,19 @@ struct aws_creds_provider *aws_creds_provider_static(const char *access_key_id,
     return p;
 }
 
-void aws_creds_provider_free(struct aws_creds_provider *p)
-{
-    if (!p)
-        return;
+void aws_creds_provider_free(struct aws_creds_provider *p) {
+    if (!p) return;
     aws_creds_free(&p->cur);
     pthread_mutex_destroy(&p->mu);
     free(p);
 }
 
-void aws_creds_provider_set_clock(struct aws_creds_provider *p, aws_clock_fn fn, void *ud)
-{
+void aws_creds_provider_set_clock(struct aws_creds_provider *p, aws_clock_fn fn, void *ud) {
     p->clock = fn ? fn : wall_clock;
     p->clock_ud = ud;
 }
 
-int aws_creds_provider_fetches(struct aws_creds_provider *p)
-{
+int aws_creds_provider_fetches(struct aws_creds_provider *p) {
     pthread_mutex_lock(&p->mu);
     int n = p->fetches;
     pthread_mutex_unlock(&p->mu);
@@ -517,14 +466,12 @@ int aws_creds_provider_fetches(struct aws_creds_provider *p)
 }
 
 /* Fresh enough to sign with: non-expiring or outside the refresh margin. */
-static int still_fresh(const struct aws_creds *c, int64_t now)
-{
+static int still_fresh(const struct aws_creds *c, int64_t now) {
     return c->expires_at == 0 || now < c->expires_at - AWS_CREDS_REFRESH_MARGIN_S;
 }
 
 int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out,
-                           struct bt_err *err)
-{
+                           struct bt_err *err) {
     int rc = 0;
     pthread_mutex_lock(&p->mu);
     int64_t now = p->clock(p->clock_ud);
@@ -548,8 +495,7 @@ int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out,
     }
     char akid[8] = {0}, exp[24] = "never";
     snprintf(akid, sizeof(akid), "%.4s", fresh.access_key_id); /* enough to tell keys apart */
-    if (fresh.expires_at)
-        snprintf(exp, sizeof(exp), "%lld", (long long)fresh.expires_at);
+    if (fresh.expires_at) snprintf(exp, sizeof(exp), "%lld", (long long)fresh.expires_at);
     log_event(LOG_INFO, "aws credentials loaded", "source", fresh.source, "access_key_id_prefix",
               akid, "expires_at", exp, NULL);
     aws_creds_free(&p->cur);

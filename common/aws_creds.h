@@ -42,8 +42,7 @@ void aws_creds_copy(struct aws_creds *dst, const struct aws_creds *src);
  * a broken credentials file should not silently fall through to IMDS). */
 int aws_creds_from_env(const struct config *cfg, struct aws_creds *out, struct bt_err *err);
 int aws_creds_from_file(const struct config *cfg, struct aws_creds *out, struct bt_err *err);
-int aws_creds_from_container(const struct config *cfg, struct aws_creds *out,
-                             struct bt_err *err);
+int aws_creds_from_container(const struct config *cfg, struct aws_creds *out, struct bt_err *err);
 int aws_creds_from_imds(const struct config *cfg, struct aws_creds *out, struct bt_err *err);
 /* The chain in order. */
 int aws_creds_resolve(const struct config *cfg, struct aws_creds *out, struct bt_err *err);
@@ -73,8 +72,7 @@ struct aws_creds_provider *aws_creds_provider_static(const char *access_key_id,
 void aws_creds_provider_free(struct aws_creds_provider *p);
 /* A copy of credentials valid for at least the refresh margin (or
  * non-expiring); the caller frees it with aws_creds_free. */
-int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out,
-                           struct bt_err *err);
+int aws_creds_provider_get(struct aws_creds_provider *p, struct aws_creds *out, struct bt_err *err);
 /* Tests: replace the clock (unix seconds). */
 void aws_creds_provider_set_clock(struct aws_creds_provider *p, aws_clock_fn fn, void *ud);
 /* How many times the chain was walked (tests check refresh). */

@@ -25,23 +25,20 @@ struct batch_client {
 };
 
 static int client_new(const struct config *cfg, struct aws_creds_provider *creds,
-                      struct batch_client **out, struct bt_err *err)
-{
+                      struct batch_client **out, struct bt_err *err) {
     int rc;
     const char *region;
     struct buf ep = BUF_INIT;
     struct batch_client *c = calloc(1, sizeof(*c));
     c->creds = creds;
-    if ((rc = aws_region(cfg, &region, err)))
-        goto fail;
+    if ((rc = aws_region(cfg, &region, err))) goto fail;
     snprintf(c->region, sizeof(c->region), "%s", region);
     if ((rc = aws_endpoint(cfg, "batch", region, &ep, err)) ||
         (rc = aws_url_parse(ep.p, &c->ep, err)) ||
         (rc = http_retry_policy_from_config(cfg, &c->pol, err)))
         goto fail;
     if (!c->creds) {
-        if ((rc = aws_creds_provider_new(cfg, &c->creds, err)))
-            goto fail;
+        if ((rc = aws_creds_provider_new(cfg, &c->creds, err))) goto fail;
         c->own_creds = 1;
     }
     *out = c;
@@ -52,27 +49,24 @@ fail:
     return rc;
 }
 
-int batch_client_new(const struct config *cfg, struct batch_client **out, struct bt_err *err)
-{
+int batch_client_new(const struct config *cfg, struct batch_client **out, struct bt_err *err) {
     return client_new(cfg, NULL, out, err);
 }
 
 int batch_client_new_with_creds(const struct config *cfg, struct aws_creds_provider *creds,
-                                struct batch_client **out, struct bt_err *err)
-{
+                                struct batch_client **out, struct bt_err *err) {
     return client_new(cfg, creds, out, err);
 }
 
-void batch_client_free(struct batch_client *c)
-{
-    if (!c)
-        return;
-    if (c->own_creds)
-        aws_creds_provider_free(c->creds);
+void batch_client_free(struct batch_client *c) {
+    if (!c) return;
+    if (c->own_creds) aws_creds_provider_free(c->creds);
     free(c);
 }
 
-int batch_client_last_attempts(const struct batch_client *c) { return c->last_attempts; }
+int batch_client_last_attempts(const struct batch_client *c) {
+    return c->last_attempts;
+}
 
 /* One Batch call being (re)built per attempt. */
 struct batch_call {
@@ -82,8 +76,7 @@ struct batch_call {
     const char *body;
 };
 
-static int batch_build(void *ud, int attempt, struct http_request *req, struct bt_err *err)
-{
+static int batch_build(void *ud, int attempt, struct http_request *req, struct bt_err *err) {
     (void)attempt;
     struct batch_call *k = ud;
     struct aws_creds cr;
@@ -92,8 +85,7 @@ static int batch_build(void *ud, int attempt, struct http_request *req, struct b
     int rc;
     memset(&cr, 0, sizeof(cr));
     sigv4_result_init(&res);
-    if ((rc = aws_creds_provider_get(k->c->creds, &cr, err)))
-        goto fail;
+    if ((rc = aws_creds_provider_get(k->c->creds, &cr, err))) goto fail;
     buf_printf(&path, "%s%s", k->c->ep.path, k->path);
     struct sigv4_header hdrs[] = {{"Host", k->c->ep.host}, {"Content-Type", "application/json"}};
     struct sigv4_request sr = {.method = "POST",
@@ -109,15 +101,13 @@ static int batch_build(void *ud, int attempt, struct http_request *req, struct b
                               .service = "batch",
                               .now = time(NULL),
                               .normalize_path = 1};
-    if ((rc = sigv4_sign(&sr, &sp, &res, err)))
-        goto fail;
+    if ((rc = sigv4_sign(&sr, &sp, &res, err))) goto fail;
     strcpy(req->method, "POST");
     buf_printf(&req->url, "%s://%s%s", k->c->ep.scheme, k->c->ep.host, res.canonical_uri.p);
     http_request_header(req, "Host", k->c->ep.host);
     http_request_header(req, "Content-Type", "application/json");
     http_request_header(req, "X-Amz-Date", res.amz_date);
-    if (cr.session_token)
-        http_request_header(req, "X-Amz-Security-Token", cr.session_token);
+    if (cr.session_token) http_request_header(req, "X-Amz-Security-Token", cr.session_token);
     http_request_header(req, "Authorization", res.authorization.p);
     req->body = k->body;
     req->body_len = strlen(k->body);
@@ -132,25 +122,22 @@ fail:
 /* Runs a call; 0 on 2xx with the body in resp, else an error naming the
  * operation, the status and Batch's error code. */
 static int batch_run(struct batch_client *c, const char *op, const char *path, const char *body,
-                     struct http_response *resp, struct bt_err *err)
-{
+                     struct http_response *resp, struct bt_err *err) {
     struct batch_call k = {c, op, path, body};
     int rc = http_send(&c->pol, batch_build, &k, resp, &c->last_attempts, err);
     if (rc) {
         bt_err_prefix(err, "batch %s: ", op);
         return rc;
     }
-    if (resp->status >= 200 && resp->status < 300)
-        return 0;
+    if (resp->status >= 200 && resp->status < 300) return 0;
     char code[128], msg[384];
     struct buf et = BUF_INIT;
     batch_parse_error(resp->body.p, resp->body.len,
-                      http_response_header(resp, "x-amzn-ErrorType", &et), code, sizeof(code),
-                      msg, sizeof(msg));
+                      http_response_header(resp, "x-amzn-ErrorType", &et), code, sizeof(code), msg,
+                      sizeof(msg));
     buf_free(&et);
-    int bc = resp->status == 401 || resp->status == 403 ? BT_EAUTH
-             : resp->status >= 500 || http_is_throttle(resp->status, resp->body.p, code)
-                 ? BT_ENET
+    int bc = resp->status == 401 || resp->status == 403                                  ? BT_EAUTH
+             : resp->status >= 500 || http_is_throttle(resp->status, resp->body.p, code) ? BT_ENET
              : resp->status == 404 ? BT_ENOTFOUND
                                    : BT_EINPUT;
     return bt_err_set(err, bc, op, "batch %s: HTTP %ld %s%s%s", op, resp->status,
@@ -158,23 +145,21 @@ static int batch_run(struct batch_client *c, const char *op, const char *path, c
 }
 
 int batch_submit_job(struct batch_client *c, const struct batch_submit *s, char *job_id,
-                     size_t job_id_cap, struct bt_err *err)
-{
+                     size_t job_id_cap, struct bt_err *err) {
     char *body = NULL;
     json_t *root = NULL;
     struct http_response resp;
     http_response_init(&resp);
     int rc = batch_submit_json(s, &body, err);
-    if (rc)
-        goto fail;
-    if ((rc = batch_run(c, "SubmitJob", "/v1/submitjob", body, &resp, err)))
-        goto fail;
+    if (rc) goto fail;
+    if ((rc = batch_run(c, "SubmitJob", "/v1/submitjob", body, &resp, err))) goto fail;
     json_error_t je;
     root = json_loadb(resp.body.p, resp.body.len, 0, &je);
     const char *id = json_string_value(json_object_get(root, "jobId"));
     if (!id || strlen(id) >= job_id_cap) {
-        rc = bt_err_set(err, BT_EINPUT, "SubmitJob", "batch SubmitJob %s: response has no "
-                                                     "usable jobId",
+        rc = bt_err_set(err, BT_EINPUT, "SubmitJob",
+                        "batch SubmitJob %s: response has no "
+                        "usable jobId",
                         s->job_name);
         goto fail;
     }
@@ -187,8 +172,7 @@ fail:
 }
 
 int batch_describe_jobs(struct batch_client *c, const char *const *ids, size_t nids,
-                        struct batch_job **out, size_t *nout, struct bt_err *err)
-{
+                        struct batch_job **out, size_t *nout, struct bt_err *err) {
     int rc = 0;
     struct batch_job *all = NULL;
     size_t nall = 0;
@@ -206,8 +190,7 @@ int batch_describe_jobs(struct batch_client *c, const char *const *ids, size_t n
         json_decref(o);
         rc = batch_run(c, "DescribeJobs", "/v1/describejobs", body, &resp, err);
         free(body);
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
         struct batch_job *page;
         size_t np;
         if ((rc = batch_parse_jobs_json(resp.body.p, resp.body.len, &page, &np, NULL, err))) {
@@ -215,8 +198,7 @@ int batch_describe_jobs(struct batch_client *c, const char *const *ids, size_t n
             goto fail;
         }
         all = realloc(all, (nall + np + 1) * sizeof(*all));
-        if (np)
-            memcpy(all + nall, page, np * sizeof(*page));
+        if (np) memcpy(all + nall, page, np * sizeof(*page));
         nall += np;
         free(page);
     }
@@ -224,15 +206,13 @@ int batch_describe_jobs(struct batch_client *c, const char *const *ids, size_t n
     *nout = nall;
     all = NULL;
 fail:
-    if (all)
-        batch_jobs_free(all, nall);
+    if (all) batch_jobs_free(all, nall);
     http_response_free(&resp);
     return rc;
 }
 
 int batch_terminate_job(struct batch_client *c, const char *job_id, const char *reason,
-                        struct bt_err *err)
-{
+                        struct bt_err *err) {
     struct http_response resp;
     http_response_init(&resp);
     json_t *o = json_pack("{s:s,s:s}", "jobId", job_id, "reason", reason ? reason : "btpipe");
@@ -246,8 +226,7 @@ int batch_terminate_job(struct batch_client *c, const char *job_id, const char *
 
 int batch_list_jobs(struct batch_client *c, const char *queue, const char *status,
                     const char *array_job_id, struct batch_job **out, size_t *nout,
-                    struct bt_err *err)
-{
+                    struct bt_err *err) {
     int rc = 0;
     char *token = NULL;
     struct batch_job *all = NULL;
@@ -262,16 +241,13 @@ int batch_list_jobs(struct batch_client *c, const char *queue, const char *statu
             json_object_set_new(o, "arrayJobId", json_string(array_job_id));
         else if (queue)
             json_object_set_new(o, "jobQueue", json_string(queue));
-        if (status)
-            json_object_set_new(o, "jobStatus", json_string(status));
-        if (token)
-            json_object_set_new(o, "nextToken", json_string(token));
+        if (status) json_object_set_new(o, "jobStatus", json_string(status));
+        if (token) json_object_set_new(o, "nextToken", json_string(token));
         char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
         rc = batch_run(c, "ListJobs", "/v1/listjobs", body, &resp, err);
         free(body);
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
         struct batch_job *page;
         size_t np;
         free(token);
@@ -281,27 +257,23 @@ int batch_list_jobs(struct batch_client *c, const char *queue, const char *statu
             goto fail;
         }
         all = realloc(all, (nall + np + 1) * sizeof(*all));
-        if (np)
-            memcpy(all + nall, page, np * sizeof(*page));
+        if (np) memcpy(all + nall, page, np * sizeof(*page));
         nall += np;
         free(page);
-        if (!token)
-            break;
+        if (!token) break;
     }
     *out = all;
     *nout = nall;
     all = NULL;
 fail:
-    if (all)
-        batch_jobs_free(all, nall);
+    if (all) batch_jobs_free(all, nall);
     free(token);
     http_response_free(&resp);
     return rc;
 }
 
 int batch_describe_job_queues(struct batch_client *c, const char *const *names, size_t nnames,
-                              struct batch_queue **out, size_t *nout, struct bt_err *err)
-{
+                              struct batch_queue **out, size_t *nout, struct bt_err *err) {
     struct http_response resp;
     http_response_init(&resp);
     json_t *o = json_object();
@@ -317,8 +289,7 @@ int batch_describe_job_queues(struct batch_client *c, const char *const *names, 
     free(body);
     if (rc == 0) {
         rc = batch_parse_queues_json(resp.body.p, resp.body.len, out, nout, err);
-        if (rc)
-            bt_err_prefix(err, "batch DescribeJobQueues: ");
+        if (rc) bt_err_prefix(err, "batch DescribeJobQueues: ");
     }
     http_response_free(&resp);
     return rc;

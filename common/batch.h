@@ -33,10 +33,10 @@ struct batch_exit_rule {
 };
 
 struct batch_submit {
-    const char *job_name;       /* letters, digits, '-' and '_', up to 128 */
-    const char *job_queue;      /* name or ARN */
-    const char *job_definition; /* name, name:revision or ARN */
-    int array_size;             /* 0: a single job; else 2..10000 children */
+    const char *job_name;          /* letters, digits, '-' and '_', up to 128 */
+    const char *job_queue;         /* name or ARN */
+    const char *job_definition;    /* name, name:revision or ARN */
+    int array_size;                /* 0: a single job; else 2..10000 children */
     const char *const *depends_on; /* job ids */
     size_t ndepends_on;
     const char *depends_on_type; /* NULL, "N_TO_N" or "SEQUENTIAL" (array jobs) */
@@ -64,8 +64,8 @@ struct batch_job {
     int64_t created_at_ms, started_at_ms, stopped_at_ms; /* 0 when unknown */
     int has_exit_code;
     int exit_code;
-    int attempts;   /* attempts made so far */
-    int array_size; /* 0 unless an array parent */
+    int attempts;    /* attempts made so far */
+    int array_size;  /* 0 unless an array parent */
     int array_index; /* -1 unless an array child */
     /* arrayProperties.statusSummary of a parent */
     int n_succeeded, n_failed, n_running, n_pending;
@@ -115,8 +115,8 @@ int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_e
  * (whichever is present); next_token (may be NULL) gets ListJobs' nextToken. */
 int batch_parse_jobs_json(const char *json, size_t len, struct batch_job **out, size_t *nout,
                           char **next_token, struct bt_err *err);
-int batch_parse_queues_json(const char *json, size_t len, struct batch_queue **out,
-                            size_t *nout, struct bt_err *err);
+int batch_parse_queues_json(const char *json, size_t len, struct batch_queue **out, size_t *nout,
+                            struct bt_err *err);
 /* Error code and message of a failed call: JSON __type/message, the
  * x-amzn-ErrorType header, or an XML <Code>/<Message> (what moto sends for
  * authentication failures). */

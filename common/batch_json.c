@@ -13,37 +13,31 @@
  * that the input is not from Batch. */
 #define JOBS_MAX 100000
 
-static int name_ok(const char *s)
-{
+static int name_ok(const char *s) {
     size_t n = 0;
-    if (!s || !*s || !isalnum((unsigned char)*s))
-        return 0;
+    if (!s || !*s || !isalnum((unsigned char)*s)) return 0;
     for (; s[n]; n++)
-        if (!(isalnum((unsigned char)s[n]) || s[n] == '-' || s[n] == '_'))
-            return 0;
+        if (!(isalnum((unsigned char)s[n]) || s[n] == '-' || s[n] == '_')) return 0;
     return n <= 128;
 }
 
 /* Builds [{"name":..,"value":..}] or {"name":"value"} from pairs. */
-static json_t *kv_list(const struct batch_kv *kv, size_t n)
-{
+static json_t *kv_list(const struct batch_kv *kv, size_t n) {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s}", "name", kv[i].name, "value",
-                                           kv[i].value ? kv[i].value : ""));
+        json_array_append_new(
+            a, json_pack("{s:s,s:s}", "name", kv[i].name, "value", kv[i].value ? kv[i].value : ""));
     return a;
 }
 
-static json_t *kv_map(const struct batch_kv *kv, size_t n)
-{
+static json_t *kv_map(const struct batch_kv *kv, size_t n) {
     json_t *o = json_object();
     for (size_t i = 0; i < n; i++)
         json_object_set_new(o, kv[i].name, json_string(kv[i].value ? kv[i].value : ""));
     return o;
 }
 
-int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_err *err)
-{
+int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_err *err) {
     int rc = 0;
     json_t *o = NULL;
     *json_out = NULL;
@@ -55,8 +49,7 @@ int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_e
     if (!s->job_queue || !*s->job_queue)
         return bt_err_set(err, BT_EINPUT, "jobQueue", "SubmitJob: jobQueue is required");
     if (!s->job_definition || !*s->job_definition)
-        return bt_err_set(err, BT_EINPUT, "jobDefinition",
-                          "SubmitJob: jobDefinition is required");
+        return bt_err_set(err, BT_EINPUT, "jobDefinition", "SubmitJob: jobDefinition is required");
     if (s->array_size != 0 && (s->array_size < 2 || s->array_size > 10000))
         return bt_err_set(err, BT_EINPUT, "arrayProperties.size",
                           "SubmitJob: array size %d is outside 2..10000", s->array_size);
@@ -69,8 +62,7 @@ int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_e
                           s->nevaluate_on_exit);
     if (s->timeout_seconds != 0 && s->timeout_seconds < 60)
         return bt_err_set(err, BT_EINPUT, "timeout.attemptDurationSeconds",
-                          "SubmitJob: timeout %d s is under the 60 s minimum",
-                          s->timeout_seconds);
+                          "SubmitJob: timeout %d s is under the 60 s minimum", s->timeout_seconds);
     if (s->ndepends_on > 20)
         return bt_err_set(err, BT_EINPUT, "dependsOn",
                           "SubmitJob: at most 20 dependencies, got %zu", s->ndepends_on);
@@ -83,16 +75,14 @@ int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_e
         json_t *a = json_array();
         for (size_t i = 0; i < s->ndepends_on; i++) {
             json_t *d = json_pack("{s:s}", "jobId", s->depends_on[i]);
-            if (s->depends_on_type)
-                json_object_set_new(d, "type", json_string(s->depends_on_type));
+            if (s->depends_on_type) json_object_set_new(d, "type", json_string(s->depends_on_type));
             json_array_append_new(a, d);
         }
         json_object_set_new(o, "dependsOn", a);
     }
     if (s->retry_attempts || s->nevaluate_on_exit) {
         json_t *r = json_object();
-        if (s->retry_attempts)
-            json_object_set_new(r, "attempts", json_integer(s->retry_attempts));
+        if (s->retry_attempts) json_object_set_new(r, "attempts", json_integer(s->retry_attempts));
         if (s->nevaluate_on_exit) {
             json_t *a = json_array();
             for (size_t i = 0; i < s->nevaluate_on_exit; i++) {
@@ -110,8 +100,7 @@ int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_e
                     json_object_set_new(j, "onExitCode", json_string(e->on_exit_code));
                 if (e->on_status_reason)
                     json_object_set_new(j, "onStatusReason", json_string(e->on_status_reason));
-                if (e->on_reason)
-                    json_object_set_new(j, "onReason", json_string(e->on_reason));
+                if (e->on_reason) json_object_set_new(j, "onReason", json_string(e->on_reason));
                 json_array_append_new(a, j);
             }
             json_object_set_new(r, "evaluateOnExit", a);
@@ -121,16 +110,12 @@ int batch_submit_json(const struct batch_submit *s, char **json_out, struct bt_e
     if (s->timeout_seconds)
         json_object_set_new(o, "timeout",
                             json_pack("{s:i}", "attemptDurationSeconds", s->timeout_seconds));
-    if (s->ntags)
-        json_object_set_new(o, "tags", kv_map(s->tags, s->ntags));
-    if (s->propagate_tags)
-        json_object_set_new(o, "propagateTags", json_true());
-    if (s->nparameters)
-        json_object_set_new(o, "parameters", kv_map(s->parameters, s->nparameters));
+    if (s->ntags) json_object_set_new(o, "tags", kv_map(s->tags, s->ntags));
+    if (s->propagate_tags) json_object_set_new(o, "propagateTags", json_true());
+    if (s->nparameters) json_object_set_new(o, "parameters", kv_map(s->parameters, s->nparameters));
     if (s->nenv || s->command) {
         json_t *co = json_object();
-        if (s->nenv)
-            json_object_set_new(co, "environment", kv_list(s->env, s->nenv));
+        if (s->nenv) json_object_set_new(co, "environment", kv_list(s->env, s->nenv));
         if (s->command) {
             json_t *a = json_array();
             for (size_t i = 0; i < s->ncommand; i++)
@@ -149,20 +134,17 @@ fail:
 }
 
 /* strdup of a JSON string member, NULL when absent or not a string. */
-static char *jstr(json_t *o, const char *k)
-{
+static char *jstr(json_t *o, const char *k) {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? strdup(s) : NULL;
 }
 
-static int64_t jint(json_t *o, const char *k)
-{
+static int64_t jint(json_t *o, const char *k) {
     json_t *v = json_object_get(o, k);
     return json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
 }
 
-static void job_from_json(json_t *j, struct batch_job *b)
-{
+static void job_from_json(json_t *j, struct batch_job *b) {
     memset(b, 0, sizeof(*b));
     b->job_id = jstr(j, "jobId");
     b->job_name = jstr(j, "jobName");
@@ -174,8 +156,7 @@ static void job_from_json(json_t *j, struct batch_job *b)
     b->stopped_at_ms = jint(j, "stoppedAt");
     b->array_index = -1;
     json_t *attempts = json_object_get(j, "attempts");
-    if (json_is_array(attempts))
-        b->attempts = (int)json_array_size(attempts);
+    if (json_is_array(attempts)) b->attempts = (int)json_array_size(attempts);
     /* Exit code: container.exitCode (DescribeJobs) or container.exitCode in
      * the summary (ListJobs). */
     json_t *ec = json_object_get(json_object_get(j, "container"), "exitCode");
@@ -187,38 +168,34 @@ static void job_from_json(json_t *j, struct batch_job *b)
     if (json_is_object(ap)) {
         json_t *sz = json_object_get(ap, "size");
         json_t *ix = json_object_get(ap, "index");
-        if (json_is_integer(sz))
-            b->array_size = (int)json_integer_value(sz);
-        if (json_is_integer(ix))
-            b->array_index = (int)json_integer_value(ix);
+        if (json_is_integer(sz)) b->array_size = (int)json_integer_value(sz);
+        if (json_is_integer(ix)) b->array_index = (int)json_integer_value(ix);
         json_t *sum = json_object_get(ap, "statusSummary");
         b->n_succeeded = (int)jint(sum, "SUCCEEDED");
         b->n_failed = (int)jint(sum, "FAILED");
         b->n_running = (int)jint(sum, "RUNNING") + (int)jint(sum, "STARTING");
-        b->n_pending = (int)jint(sum, "SUBMITTED") + (int)jint(sum, "PENDING") +
-                       (int)jint(sum, "RUNNABLE");
+        b->n_pending =
+            (int)jint(sum, "SUBMITTED") + (int)jint(sum, "PENDING") + (int)jint(sum, "RUNNABLE");
     }
 }
 
 int batch_parse_jobs_json(const char *json, size_t len, struct batch_job **out, size_t *nout,
-                          char **next_token, struct bt_err *err)
-{
+                          char **next_token, struct bt_err *err) {
     int rc = 0;
     json_error_t je;
     *out = NULL;
     *nout = 0;
-    if (next_token)
-        *next_token = NULL;
+    if (next_token) *next_token = NULL;
     json_t *root = json_loadb(json, len, 0, &je);
     if (!root || !json_is_object(root)) {
-        rc = bt_err_set(err, BT_EINPUT, NULL, "Batch response: not a JSON object (%s, line %d "
-                                              "column %d)",
+        rc = bt_err_set(err, BT_EINPUT, NULL,
+                        "Batch response: not a JSON object (%s, line %d "
+                        "column %d)",
                         root ? "another type" : je.text, je.line, je.column);
         goto fail;
     }
     json_t *arr = json_object_get(root, "jobs");
-    if (!arr)
-        arr = json_object_get(root, "jobSummaryList");
+    if (!arr) arr = json_object_get(root, "jobSummaryList");
     if (!json_is_array(arr)) {
         rc = bt_err_set(err, BT_EINPUT, NULL,
                         "Batch response: no \"jobs\" or \"jobSummaryList\" array");
@@ -226,8 +203,8 @@ int batch_parse_jobs_json(const char *json, size_t len, struct batch_job **out, 
     }
     size_t n = json_array_size(arr);
     if (n > JOBS_MAX) {
-        rc = bt_err_set(err, BT_ELIMIT, NULL, "Batch response: %zu jobs, more than %d", n,
-                        JOBS_MAX);
+        rc =
+            bt_err_set(err, BT_ELIMIT, NULL, "Batch response: %zu jobs, more than %d", n, JOBS_MAX);
         goto fail;
     }
     struct batch_job *jobs = n ? calloc(n, sizeof(*jobs)) : NULL;
@@ -252,9 +229,8 @@ fail:
     return rc;
 }
 
-int batch_parse_queues_json(const char *json, size_t len, struct batch_queue **out,
-                            size_t *nout, struct bt_err *err)
-{
+int batch_parse_queues_json(const char *json, size_t len, struct batch_queue **out, size_t *nout,
+                            struct bt_err *err) {
     int rc = 0;
     json_error_t je;
     *out = NULL;
@@ -262,8 +238,7 @@ int batch_parse_queues_json(const char *json, size_t len, struct batch_queue **o
     json_t *root = json_loadb(json, len, 0, &je);
     json_t *arr = json_object_get(root, "jobQueues");
     if (!json_is_array(arr)) {
-        rc = bt_err_set(err, BT_EINPUT, NULL,
-                        "DescribeJobQueues response: no \"jobQueues\" array");
+        rc = bt_err_set(err, BT_EINPUT, NULL, "DescribeJobQueues response: no \"jobQueues\" array");
         goto fail;
     }
     size_t n = json_array_size(arr);
@@ -284,8 +259,7 @@ fail:
 }
 
 void batch_parse_error(const char *body, size_t len, const char *error_type_header, char *code,
-                       size_t code_cap, char *msg, size_t msg_cap)
-{
+                       size_t code_cap, char *msg, size_t msg_cap) {
     code[0] = '\0';
     msg[0] = '\0';
     json_error_t je;
@@ -293,15 +267,13 @@ void batch_parse_error(const char *body, size_t len, const char *error_type_head
     if (json_is_object(root)) {
         const char *t = json_string_value(json_object_get(root, "__type"));
         const char *m = json_string_value(json_object_get(root, "message"));
-        if (!m)
-            m = json_string_value(json_object_get(root, "Message"));
+        if (!m) m = json_string_value(json_object_get(root, "Message"));
         if (t) {
             /* "com.amazonaws...#ClientException" -> "ClientException" */
             const char *h = strrchr(t, '#');
             snprintf(code, code_cap, "%s", h ? h + 1 : t);
         }
-        if (m)
-            snprintf(msg, msg_cap, "%s", m);
+        if (m) snprintf(msg, msg_cap, "%s", m);
     } else if (body && len && body[0] == '<') {
         s3_parse_error_xml(body, len, code, code_cap, msg, msg_cap);
     }
@@ -320,8 +292,7 @@ void batch_parse_error(const char *body, size_t len, const char *error_type_head
     msg[ml - st] = '\0';
 }
 
-void batch_jobs_free(struct batch_job *j, size_t n)
-{
+void batch_jobs_free(struct batch_job *j, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(j[i].job_id);
         free(j[i].job_name);
@@ -332,8 +303,7 @@ void batch_jobs_free(struct batch_job *j, size_t n)
     free(j);
 }
 
-void batch_queues_free(struct batch_queue *q, size_t n)
-{
+void batch_queues_free(struct batch_queue *q, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(q[i].name);
         free(q[i].arn);

@@ -201,8 +201,7 @@ const char *config_get_default(const struct config *c, const char *name, const c
     return v ? v : def;
 }
 
-int config_require(const struct config *c, const char *name, const char **out,
-                   struct bt_err *err) {
+int config_require(const struct config *c, const char *name, const char **out, struct bt_err *err) {
     const char *v = config_get(c, name);
     if (!v)
         return bt_err_set(err, BT_ECONFIG, name,

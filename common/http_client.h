@@ -55,8 +55,7 @@ void http_response_init(struct http_response *r);
 void http_response_free(struct http_response *r);
 void http_response_reset(struct http_response *r);
 /* Value of a response header (case-insensitive) into out; NULL when absent. */
-const char *http_response_header(const struct http_response *r, const char *name,
-                                 struct buf *out);
+const char *http_response_header(const struct http_response *r, const char *name, struct buf *out);
 
 /* Reads BTPIPE_AWS_MAX_ATTEMPTS (default 5), BTPIPE_AWS_RETRY_BASE_MS (100),
  * BTPIPE_AWS_RETRY_MAX_MS (20000), BTPIPE_AWS_TIMEOUT_MS (60000). */
@@ -68,8 +67,7 @@ int http_retry_policy_from_config(const struct config *cfg, struct http_retry_po
 int http_perform(const struct http_request *req, struct http_response *resp, struct bt_err *err);
 
 /* Fills req for the given attempt (1-based); non-zero stops the loop. */
-typedef int (*http_build_fn)(void *ud, int attempt, struct http_request *req,
-                             struct bt_err *err);
+typedef int (*http_build_fn)(void *ud, int attempt, struct http_request *req, struct bt_err *err);
 
 /* Attempts until a final answer or the policy runs out. Returns 0 with the
  * last response in resp (whatever its status: the caller turns non-2xx into

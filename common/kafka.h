@@ -12,7 +12,9 @@
  *
  * Brokers from BTPIPE_KAFKA_BROKERS; any librdkafka property passes
  * through as BTPIPE_KAFKA_PROP_<name with dots as underscores>, e.g.
- * BTPIPE_KAFKA_PROP_security_protocol=SASL_SSL. Topic names are
+ * BTPIPE_KAFKA_PROP_security_protocol=SASL_SSL ("__" stands for a literal
+ * underscore; docs/configuration.md). Pass-through cannot switch off
+ * idempotence, acks=all or manual commits. Topic names are
  * "<BTPIPE_TOPIC_PREFIX>.<name>" (prefix "btpipe"). */
 #ifndef BTPIPE_KAFKA_H
 #define BTPIPE_KAFKA_H
@@ -40,7 +42,9 @@ enum topic_id {
 /* "<prefix>.<name>" for a topic, from configuration; static storage. */
 const char *kafka_topic_name(const struct config *cfg, enum topic_id t);
 /* Creates every btpipe topic that does not exist yet, with its partitions
- * (BTPIPE_TOPIC_PARTITIONS, default 1) and cleanup policy; idempotent. */
+ * (BTPIPE_TOPIC_PARTITIONS, default 1), replication (BTPIPE_TOPIC_REPLICATION,
+ * default 1) and cleanup policy (compact; delete for deadletter); a topic that
+ * already exists counts as created. */
 int kafka_ensure_topics(const struct config *cfg, struct bt_err *err);
 
 struct kafka_msg {
@@ -60,7 +64,7 @@ int kafka_produce(struct kafka_producer *p, const char *topic, const void *key, 
                   const void *value, size_t value_len, struct bt_err *err);
 /* Waits until every queued message is acknowledged or timeout_ms passes. */
 int kafka_producer_flush(struct kafka_producer *p, int timeout_ms, struct bt_err *err);
-void kafka_producer_free(struct kafka_producer *p); /* flushes first */
+void kafka_producer_free(struct kafka_producer *p); /* flushes first, at most 5 s */
 
 int kafka_consumer_new(const struct config *cfg, const char *group_id, const char *const *topics,
                        size_t ntopics, struct kafka_consumer **out, struct bt_err *err);

@@ -27,8 +27,7 @@ int kafka_ensure_topics(const struct config *cfg, struct bt_err *err) {
     int rc = 0;
     if ((rc = kafka_topic_prefix_check(cfg, err))) goto fail;
     if ((rc = config_int(cfg, "BTPIPE_TOPIC_PARTITIONS", 1, 1, 10000, &partitions, err))) goto fail;
-    if ((rc = config_int(cfg, "BTPIPE_TOPIC_REPLICATION", 1, 1, 100, &replication, err)))
-        goto fail;
+    if ((rc = config_int(cfg, "BTPIPE_TOPIC_REPLICATION", 1, 1, 100, &replication, err))) goto fail;
     rd_kafka_conf_t *conf = kafka_conf_new(cfg, KAFKA_ADMIN, err);
     if (!conf) {
         rc = err ? err->code : BT_ECONFIG;
@@ -42,8 +41,8 @@ int kafka_ensure_topics(const struct config *cfg, struct bt_err *err) {
     }
     for (int t = 0; t < TOPIC_COUNT; t++) {
         const char *name = kafka_topic_name(cfg, (enum topic_id)t);
-        nt[t] = rd_kafka_NewTopic_new(name, (int)partitions, (int)replication, errstr,
-                                      sizeof errstr);
+        nt[t] =
+            rd_kafka_NewTopic_new(name, (int)partitions, (int)replication, errstr, sizeof errstr);
         if (!nt[t]) {
             rc = bt_err_set(err, BT_ECONFIG, name, "topic %s: %s", name, errstr);
             goto fail;

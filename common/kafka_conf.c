@@ -46,8 +46,10 @@ int kafka_prop_name(const char *suffix, char *out, size_t outsz, struct bt_err *
     for (size_t i = 0; suffix[i]; i++) {
         char c = suffix[i];
         if (c == '_') {
-            if (suffix[i + 1] == '_') i++;
-            else c = '.';
+            if (suffix[i + 1] == '_')
+                i++;
+            else
+                c = '.';
         }
         if (o + 1 >= outsz) goto bad;
         out[o++] = c;
@@ -61,8 +63,9 @@ bad:
 }
 
 int kafka_prop_secret(const char *prop) {
-    static const char *const words[] = {"password", "secret", "sasl.oauthbearer.config",
-                                        "ssl.key.pem", "ssl_key", "ssl.keystore", "token"};
+    static const char *const words[] = {"password",    "secret",  "sasl.oauthbearer.config",
+                                        "ssl.key.pem", "ssl_key", "ssl.keystore",
+                                        "token"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strstr(prop, words[i])) return 1;
     return 0;
@@ -96,8 +99,10 @@ static void apply_prop(const char *name, const char *value, void *ud) {
 /* librdkafka's own log lines, as JSON lines; secrets are redacted by
  * librdkafka in config dumps, and we never enable debug=conf by default. */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    enum log_level l = level <= 3 ? LOG_ERROR : level <= 4 ? LOG_WARN : level <= 6 ? LOG_INFO
-                                                                                     : LOG_DEBUG;
+    enum log_level l = level <= 3   ? LOG_ERROR
+                       : level <= 4 ? LOG_WARN
+                       : level <= 6 ? LOG_INFO
+                                    : LOG_DEBUG;
     log_event(l, "librdkafka", "client", rk ? rd_kafka_name(rk) : "", "facility", fac, "detail",
               buf, NULL);
 }
@@ -107,8 +112,8 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 static void on_error(rd_kafka_t *rk, int errcode, const char *reason, void *opaque) {
     (void)opaque;
     log_event(errcode == RD_KAFKA_RESP_ERR__FATAL ? LOG_ERROR : LOG_WARN, "kafka error", "client",
-              rd_kafka_name(rk), "error", rd_kafka_err2name((rd_kafka_resp_err_t)errcode),
-              "reason", reason, NULL);
+              rd_kafka_name(rk), "error", rd_kafka_err2name((rd_kafka_resp_err_t)errcode), "reason",
+              reason, NULL);
 }
 
 rd_kafka_conf_t *kafka_conf_new(const struct config *cfg, enum kafka_client_kind kind,
@@ -140,8 +145,7 @@ rd_kafka_conf_t *kafka_conf_new(const struct config *cfg, enum kafka_client_kind
         if (conf_set(conf, "enable.auto.commit", "enable.auto.commit", "false", err)) goto fail;
         if (conf_set(conf, "enable.auto.offset.store", "enable.auto.offset.store", "false", err))
             goto fail;
-        if (conf_set(conf, "enable.partition.eof", "enable.partition.eof", "true", err))
-            goto fail;
+        if (conf_set(conf, "enable.partition.eof", "enable.partition.eof", "true", err)) goto fail;
     }
     rd_kafka_conf_set_log_cb(conf, on_log);
     rd_kafka_conf_set_error_cb(conf, on_error);

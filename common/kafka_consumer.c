@@ -72,8 +72,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
     const char *proto = rd_kafka_rebalance_protocol(rk);
     int coop = proto && strcmp(proto, "COOPERATIVE") == 0;
     if (e == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (coop) rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
-        else rd_kafka_assign(rk, parts);
+        if (coop)
+            rd_kafka_error_destroy(rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
         parts_add(c, parts);
         c->assigned_once = 1;
     } else {

@@ -27,8 +27,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
                  m->rkt ? rd_kafka_topic_name(m->rkt) : "?", (int)m->partition,
                  rd_kafka_err2str(m->err));
     pthread_mutex_unlock(&p->lock);
-    log_event(LOG_ERROR, "kafka delivery failed", "topic", m->rkt ? rd_kafka_topic_name(m->rkt) : "",
-              "error", rd_kafka_err2name(m->err), NULL);
+    log_event(LOG_ERROR, "kafka delivery failed", "topic",
+              m->rkt ? rd_kafka_topic_name(m->rkt) : "", "error", rd_kafka_err2name(m->err), NULL);
 }
 
 int kafka_producer_new(const struct config *cfg, struct kafka_producer **out, struct bt_err *err) {
@@ -95,7 +95,7 @@ int kafka_producer_flush(struct kafka_producer *p, int timeout_ms, struct bt_err
 void kafka_producer_free(struct kafka_producer *p) {
     if (!p) return;
     struct bt_err err = BT_ERR_INIT;
-    if (kafka_producer_flush(p, 10000, &err))
+    if (kafka_producer_flush(p, 5000, &err)) /* bounded: shutdown must stay quick */
         log_event(LOG_ERROR, "kafka producer closed with undelivered messages", "error", err.msg,
                   NULL);
     rd_kafka_destroy(p->rk);

@@ -44,8 +44,7 @@ int kafka_read_all(const struct config *cfg, const char *topic,
     rd_kafka_conf_t *conf = kafka_conf_new(cfg, KAFKA_CONSUMER, err);
     if (!conf) return err ? err->code : BT_ECONFIG;
     /* A group id is required by the consumer API; it is never joined or committed. */
-    snprintf(group, sizeof group, "btpipe-read-all-%ld-%lld", (long)getpid(),
-             (long long)mono_ms());
+    snprintf(group, sizeof group, "btpipe-read-all-%ld-%lld", (long)getpid(), (long long)mono_ms());
     rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!rk) {
@@ -62,8 +61,7 @@ int kafka_read_all(const struct config *cfg, const char *topic,
     }
     if (md->topic_cnt != 1 || md->topics[0].err) {
         e = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        rc = bt_err_set(err,
-                        e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? BT_ENOTFOUND : BT_ENET,
+        rc = bt_err_set(err, e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? BT_ENOTFOUND : BT_ENET,
                         topic, "kafka read_all %s: %s", topic, rd_kafka_err2str(e));
         goto fail;
     }
@@ -108,8 +106,14 @@ int kafka_read_all(const struct config *cfg, const char *topic,
             log_event(LOG_WARN, "kafka read_all error", "topic", topic, "error",
                       rd_kafka_err2name(m->err), NULL);
         } else if (t && !t->done && m->offset < t->high) {
-            struct kafka_msg km = {topic,  m->partition, m->offset, m->key,
-                                   m->key_len, m->payload, m->payload ? m->len : 0, 0};
+            struct kafka_msg km = {topic,
+                                   m->partition,
+                                   m->offset,
+                                   m->key,
+                                   m->key_len,
+                                   m->payload,
+                                   m->payload ? m->len : 0,
+                                   0};
             rd_kafka_timestamp_type_t tstype;
             km.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
             int stop = fn(&km, ud);

@@ -59,10 +59,14 @@ static size_t utf8_len(const unsigned char *s) {
     size_t n;
     uint32_t cp;
     if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) n = 2, cp = c & 0x1F;
-    else if (c >= 0xE0 && c <= 0xEF) n = 3, cp = c & 0x0F;
-    else if (c >= 0xF0 && c <= 0xF4) n = 4, cp = c & 0x07;
-    else return 0;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2, cp = c & 0x1F;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3, cp = c & 0x0F;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4, cp = c & 0x07;
+    else
+        return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xC0) != 0x80) return 0;
         cp = (cp << 6) | (s[i] & 0x3F);
@@ -78,13 +82,34 @@ void log_json_string(struct buf *out, const char *s) {
     while (*p) {
         unsigned c = *p;
         switch (c) {
-        case '"': buf_puts(out, "\\\""); p++; continue;
-        case '\\': buf_puts(out, "\\\\"); p++; continue;
-        case '\n': buf_puts(out, "\\n"); p++; continue;
-        case '\r': buf_puts(out, "\\r"); p++; continue;
-        case '\t': buf_puts(out, "\\t"); p++; continue;
-        case '\b': buf_puts(out, "\\b"); p++; continue;
-        case '\f': buf_puts(out, "\\f"); p++; continue;
+        case '"':
+            buf_puts(out, "\\\"");
+            p++;
+            continue;
+        case '\\':
+            buf_puts(out, "\\\\");
+            p++;
+            continue;
+        case '\n':
+            buf_puts(out, "\\n");
+            p++;
+            continue;
+        case '\r':
+            buf_puts(out, "\\r");
+            p++;
+            continue;
+        case '\t':
+            buf_puts(out, "\\t");
+            p++;
+            continue;
+        case '\b':
+            buf_puts(out, "\\b");
+            p++;
+            continue;
+        case '\f':
+            buf_puts(out, "\\f");
+            p++;
+            continue;
         default: break;
         }
         if (c < 0x20 || c == 0x7F) {
@@ -150,8 +175,10 @@ void log_eventv(enum log_level lvl, const char *msg, const char *const *kv, size
             log_json_string(&line, k);
         }
         buf_putc(&line, ':');
-        if (v) log_json_string(&line, v);
-        else buf_puts(&line, "null");
+        if (v)
+            log_json_string(&line, v);
+        else
+            buf_puts(&line, "null");
     }
     buf_putc(&line, '}');
     write_line(&line);

@@ -94,18 +94,25 @@ static size_t family_len(const char *name) {
 /* HELP text escapes only backslash and newline in the text format. */
 static void put_help(struct buf *out, const char *s) {
     for (; *s; s++) {
-        if (*s == '\\') buf_puts(out, "\\\\");
-        else if (*s == '\n') buf_puts(out, "\\n");
-        else buf_putc(out, *s);
+        if (*s == '\\')
+            buf_puts(out, "\\\\");
+        else if (*s == '\n')
+            buf_puts(out, "\\n");
+        else
+            buf_putc(out, *s);
     }
 }
 
 /* Prometheus spells non-finite values its own way. */
 static void put_value(struct buf *out, double v) {
-    if (isnan(v)) buf_puts(out, "NaN");
-    else if (isinf(v)) buf_puts(out, v > 0 ? "+Inf" : "-Inf");
-    else if (v == floor(v) && fabs(v) < 1e15) buf_printf(out, "%.0f", v);
-    else buf_printf(out, "%.17g", v);
+    if (isnan(v))
+        buf_puts(out, "NaN");
+    else if (isinf(v))
+        buf_puts(out, v > 0 ? "+Inf" : "-Inf");
+    else if (v == floor(v) && fabs(v) < 1e15)
+        buf_printf(out, "%.0f", v);
+    else
+        buf_printf(out, "%.17g", v);
 }
 
 void metrics_render(struct buf *out) {

@@ -26,8 +26,7 @@ struct s3_client {
 };
 
 static int client_new(const struct config *cfg, struct aws_creds_provider *creds, int own,
-                      struct s3_client **out, struct bt_err *err)
-{
+                      struct s3_client **out, struct bt_err *err) {
     int rc = 0;
     const char *region;
     struct buf ep = BUF_INIT;
@@ -35,60 +34,48 @@ static int client_new(const struct config *cfg, struct aws_creds_provider *creds
     long v;
     c->creds = creds;
     c->own_creds = own;
-    if ((rc = aws_region(cfg, &region, err)))
-        goto fail;
+    if ((rc = aws_region(cfg, &region, err))) goto fail;
     snprintf(c->region, sizeof(c->region), "%s", region);
-    if ((rc = aws_endpoint(cfg, "s3", region, &ep, err)))
-        goto fail;
-    if ((rc = aws_url_parse(ep.p, &c->ep, err)))
-        goto fail;
-    if ((rc = config_bool(cfg, "BTPIPE_S3_PATH_STYLE", 0, &c->path_style, err)))
-        goto fail;
+    if ((rc = aws_endpoint(cfg, "s3", region, &ep, err))) goto fail;
+    if ((rc = aws_url_parse(ep.p, &c->ep, err))) goto fail;
+    if ((rc = config_bool(cfg, "BTPIPE_S3_PATH_STYLE", 0, &c->path_style, err))) goto fail;
     if ((rc = config_bool(cfg, "BTPIPE_S3_UNSIGNED_PAYLOAD", 0, &c->unsigned_payload, err)))
         goto fail;
-    if ((rc = config_int(cfg, "BTPIPE_S3_LIST_MAX_KEYS", 0, 0, 1000, &v, err)))
-        goto fail;
+    if ((rc = config_int(cfg, "BTPIPE_S3_LIST_MAX_KEYS", 0, 0, 1000, &v, err))) goto fail;
     c->max_keys = v;
-    if ((rc = http_retry_policy_from_config(cfg, &c->pol, err)))
-        goto fail;
+    if ((rc = http_retry_policy_from_config(cfg, &c->pol, err))) goto fail;
     if (!c->creds) {
-        if ((rc = aws_creds_provider_new(cfg, &c->creds, err)))
-            goto fail;
+        if ((rc = aws_creds_provider_new(cfg, &c->creds, err))) goto fail;
         c->own_creds = 1;
     }
     *out = c;
     c = NULL;
 fail:
-    if (c)
-        s3_client_free(c);
+    if (c) s3_client_free(c);
     buf_free(&ep);
     return rc;
 }
 
-int s3_client_new(const struct config *cfg, struct s3_client **out, struct bt_err *err)
-{
+int s3_client_new(const struct config *cfg, struct s3_client **out, struct bt_err *err) {
     return client_new(cfg, NULL, 1, out, err);
 }
 
 int s3_client_new_with_creds(const struct config *cfg, struct aws_creds_provider *creds,
-                             struct s3_client **out, struct bt_err *err)
-{
+                             struct s3_client **out, struct bt_err *err) {
     return client_new(cfg, creds, 0, out, err);
 }
 
-void s3_client_free(struct s3_client *c)
-{
-    if (!c)
-        return;
-    if (c->own_creds)
-        aws_creds_provider_free(c->creds);
+void s3_client_free(struct s3_client *c) {
+    if (!c) return;
+    if (c->own_creds) aws_creds_provider_free(c->creds);
     free(c);
 }
 
-int s3_client_last_attempts(const struct s3_client *c) { return c->last_attempts; }
+int s3_client_last_attempts(const struct s3_client *c) {
+    return c->last_attempts;
+}
 
-void s3_listing_free(struct s3_listing *l)
-{
+void s3_listing_free(struct s3_listing *l) {
     for (size_t i = 0; i < l->n; i++)
         s3_object_info_free(&l->items[i]);
     free(l->items);
@@ -96,8 +83,7 @@ void s3_listing_free(struct s3_listing *l)
     l->n = 0;
 }
 
-void s3_object_info_free(struct s3_object_info *o)
-{
+void s3_object_info_free(struct s3_object_info *o) {
     free(o->key);
     free(o->etag);
     free(o->version_id);
@@ -105,15 +91,13 @@ void s3_object_info_free(struct s3_object_info *o)
 }
 
 void s3_object_location(const struct s3_client *c, const char *bucket, const char *key,
-                        struct buf *host, struct buf *raw_path)
-{
+                        struct buf *host, struct buf *raw_path) {
     buf_reset(host);
     buf_reset(raw_path);
     if (c->path_style) {
         buf_puts(host, c->ep.host);
         buf_printf(raw_path, "%s/%s", c->ep.path, bucket);
-        if (key)
-            buf_printf(raw_path, "/%s", key);
+        if (key) buf_printf(raw_path, "/%s", key);
     } else {
         buf_printf(host, "%s.%s", bucket, c->ep.host);
         buf_printf(raw_path, "%s/%s", c->ep.path, key ? key : "");
@@ -136,8 +120,7 @@ struct s3_call {
     char body_hash[65];
 };
 
-static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_err *err)
-{
+static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_err *err) {
     (void)attempt;
     struct s3_call *k = ud;
     struct buf host = BUF_INIT, path = BUF_INIT;
@@ -146,8 +129,7 @@ static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_e
     int rc;
     memset(&cr, 0, sizeof(cr));
     sigv4_result_init(&res);
-    if ((rc = aws_creds_provider_get(k->c->creds, &cr, err)))
-        goto fail;
+    if ((rc = aws_creds_provider_get(k->c->creds, &cr, err))) goto fail;
     s3_object_location(k->c, k->bucket, k->key, &host, &path);
 
     struct sigv4_header hdrs[2] = {{"Host", host.p}, {"Content-Type", k->content_type}};
@@ -166,20 +148,16 @@ static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_e
                               .now = time(NULL),
                               .normalize_path = 0,
                               .add_content_sha256 = 1};
-    if ((rc = sigv4_sign(&sr, &sp, &res, err)))
-        goto fail;
+    if ((rc = sigv4_sign(&sr, &sp, &res, err))) goto fail;
 
     snprintf(req->method, sizeof(req->method), "%s", k->method);
     buf_printf(&req->url, "%s://%s%s", k->c->ep.scheme, host.p, res.canonical_uri.p);
-    if (res.canonical_query.len)
-        buf_printf(&req->url, "?%s", res.canonical_query.p);
+    if (res.canonical_query.len) buf_printf(&req->url, "?%s", res.canonical_query.p);
     http_request_header(req, "Host", host.p);
     http_request_header(req, "X-Amz-Date", res.amz_date);
     http_request_header(req, "X-Amz-Content-Sha256", res.payload_hash);
-    if (cr.session_token)
-        http_request_header(req, "X-Amz-Security-Token", cr.session_token);
-    if (k->content_type)
-        http_request_header(req, "Content-Type", k->content_type);
+    if (cr.session_token) http_request_header(req, "X-Amz-Security-Token", cr.session_token);
+    if (k->content_type) http_request_header(req, "Content-Type", k->content_type);
     http_request_header(req, "Authorization", res.authorization.p);
     req->body = k->body;
     req->body_len = k->body_len;
@@ -197,8 +175,7 @@ fail:
 /* Maps a non-2xx answer to our error: code from the status, text naming
  * the operation, the object, the status and S3's own error code. */
 static int s3_http_error(const struct s3_call *k, const struct http_response *resp,
-                         struct bt_err *err)
-{
+                         struct bt_err *err) {
     char code[128], msg[256], where[256];
     s3_parse_error_xml(resp->body.p, resp->body.len, code, sizeof(code), msg, sizeof(msg));
     if (!code[0]) /* HEAD answers carry no body */
@@ -213,13 +190,12 @@ static int s3_http_error(const struct s3_call *k, const struct http_response *re
                      http_is_throttle(resp->status, resp->body.p, NULL)
                  ? BT_ENET
                  : BT_EINPUT;
-    return bt_err_set(err, bc, where, "s3 %s %s: HTTP %ld %s%s%s", k->op, where, resp->status,
-                      code, msg[0] ? ": " : "", msg);
+    return bt_err_set(err, bc, where, "s3 %s %s: HTTP %ld %s%s%s", k->op, where, resp->status, code,
+                      msg[0] ? ": " : "", msg);
 }
 
 /* Runs a call; 0 on 2xx with the response in resp. */
-static int s3_run(struct s3_call *k, struct http_response *resp, struct bt_err *err)
-{
+static int s3_run(struct s3_call *k, struct http_response *resp, struct bt_err *err) {
     if (k->c->unsigned_payload && k->body)
         snprintf(k->body_hash, sizeof(k->body_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
     else
@@ -232,43 +208,48 @@ static int s3_run(struct s3_call *k, struct http_response *resp, struct bt_err *
         snprintf(err->where, sizeof(err->where), "%s", where);
         return rc;
     }
-    if (resp->status < 200 || resp->status >= 300)
-        return s3_http_error(k, resp, err);
+    if (resp->status < 200 || resp->status >= 300) return s3_http_error(k, resp, err);
     return 0;
 }
 
 int s3_get_object(struct s3_client *c, const char *bucket, const char *key, s3_sink_fn sink,
-                  void *ud, struct bt_err *err)
-{
+                  void *ud, struct bt_err *err) {
     struct http_response resp;
     http_response_init(&resp);
-    struct s3_call k = {.c = c, .op = "GetObject", .method = "GET", .bucket = bucket,
-                        .key = key, .sink = sink, .sink_ud = ud};
+    struct s3_call k = {.c = c,
+                        .op = "GetObject",
+                        .method = "GET",
+                        .bucket = bucket,
+                        .key = key,
+                        .sink = sink,
+                        .sink_ud = ud};
     int rc = s3_run(&k, &resp, err);
     http_response_free(&resp);
     return rc;
 }
 
 /* Appends streamed bytes to the caller's buffer. */
-static int buf_sink(const void *data, size_t n, void *ud)
-{
+static int buf_sink(const void *data, size_t n, void *ud) {
     buf_append(ud, data, n);
     return 0;
 }
 
 int s3_get_object_buf(struct s3_client *c, const char *bucket, const char *key, struct buf *out,
-                      struct bt_err *err)
-{
+                      struct bt_err *err) {
     return s3_get_object(c, bucket, key, buf_sink, out, err);
 }
 
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key, const void *data,
-                  size_t n, const char *content_type, struct bt_err *err)
-{
+                  size_t n, const char *content_type, struct bt_err *err) {
     struct http_response resp;
     http_response_init(&resp);
-    struct s3_call k = {.c = c, .op = "PutObject", .method = "PUT", .bucket = bucket,
-                        .key = key, .body = data ? data : "", .body_len = n,
+    struct s3_call k = {.c = c,
+                        .op = "PutObject",
+                        .method = "PUT",
+                        .bucket = bucket,
+                        .key = key,
+                        .body = data ? data : "",
+                        .body_len = n,
                         .content_type = content_type ? content_type : "application/octet-stream"};
     int rc = s3_run(&k, &resp, err);
     http_response_free(&resp);
@@ -276,27 +257,22 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key, cons
 }
 
 /* "Wed, 12 Oct 2009 17:50:00 GMT" to unix milliseconds; 0 when unreadable. */
-static int64_t http_date_ms(const char *s)
-{
+static int64_t http_date_ms(const char *s) {
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
-    if (!s || !strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm))
-        return 0;
+    if (!s || !strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm)) return 0;
     return (int64_t)timegm(&tm) * 1000;
 }
 
 int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
-                   struct s3_object_info *out, struct bt_err *err)
-{
+                   struct s3_object_info *out, struct bt_err *err) {
     struct http_response resp;
     struct buf v = BUF_INIT;
     http_response_init(&resp);
     memset(out, 0, sizeof(*out));
-    struct s3_call k = {.c = c, .op = "HeadObject", .method = "HEAD", .bucket = bucket,
-                        .key = key};
+    struct s3_call k = {.c = c, .op = "HeadObject", .method = "HEAD", .bucket = bucket, .key = key};
     int rc = s3_run(&k, &resp, err);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     out->key = strdup(key);
     const char *et = http_response_header(&resp, "ETag", &v);
     if (et) {
@@ -307,16 +283,14 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
     out->size = cl ? strtoll(cl, NULL, 10) : 0;
     out->last_modified_ms = http_date_ms(http_response_header(&resp, "Last-Modified", &v));
     const char *ver = http_response_header(&resp, "x-amz-version-id", &v);
-    if (ver && strcmp(ver, "null") != 0)
-        out->version_id = strdup(ver);
+    if (ver && strcmp(ver, "null") != 0) out->version_id = strdup(ver);
 fail:
     buf_free(&v);
     http_response_free(&resp);
     return rc;
 }
 
-int s3_create_bucket(struct s3_client *c, const char *bucket, struct bt_err *err)
-{
+int s3_create_bucket(struct s3_client *c, const char *bucket, struct bt_err *err) {
     struct http_response resp;
     struct buf body = BUF_INIT;
     http_response_init(&resp);
@@ -326,8 +300,13 @@ int s3_create_bucket(struct s3_client *c, const char *bucket, struct bt_err *err
                    "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                    "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
                    c->region);
-    struct s3_call k = {.c = c, .op = "CreateBucket", .method = "PUT", .bucket = bucket,
-                        .key = NULL, .body = buf_cstr(&body), .body_len = body.len};
+    struct s3_call k = {.c = c,
+                        .op = "CreateBucket",
+                        .method = "PUT",
+                        .bucket = bucket,
+                        .key = NULL,
+                        .body = buf_cstr(&body),
+                        .body_len = body.len};
     int rc = s3_run(&k, &resp, err);
     /* Creating what we already own is what a restart does: not an error. */
     if (rc && resp.status == 409 && strstr(buf_cstr(&resp.body), "BucketAlreadyOwnedByYou")) {
@@ -340,8 +319,7 @@ int s3_create_bucket(struct s3_client *c, const char *bucket, struct bt_err *err
 }
 
 int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
-                    struct s3_listing *out, struct bt_err *err)
-{
+                    struct s3_listing *out, struct bt_err *err) {
     int rc = 0;
     size_t cap = 0;
     char *token = NULL;
@@ -355,14 +333,16 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
         struct sigv4_param q[4];
         size_t nq = 0;
         q[nq++] = (struct sigv4_param){"list-type", "2"};
-        if (prefix && *prefix)
-            q[nq++] = (struct sigv4_param){"prefix", prefix};
-        if (token)
-            q[nq++] = (struct sigv4_param){"continuation-token", token};
-        if (c->max_keys > 0)
-            q[nq++] = (struct sigv4_param){"max-keys", maxk};
-        struct s3_call k = {.c = c, .op = "ListObjectsV2", .method = "GET", .bucket = bucket,
-                            .key = NULL, .query = q, .nquery = nq};
+        if (prefix && *prefix) q[nq++] = (struct sigv4_param){"prefix", prefix};
+        if (token) q[nq++] = (struct sigv4_param){"continuation-token", token};
+        if (c->max_keys > 0) q[nq++] = (struct sigv4_param){"max-keys", maxk};
+        struct s3_call k = {.c = c,
+                            .op = "ListObjectsV2",
+                            .method = "GET",
+                            .bucket = bucket,
+                            .key = NULL,
+                            .query = q,
+                            .nquery = nq};
         if ((rc = s3_run(&k, &resp, err))) {
             if (rc != BT_ENOTFOUND || !strstr(err->msg, "NoSuchBucket"))
                 snprintf(err->where, sizeof(err->where), "s3://%s/%s", bucket,
@@ -378,20 +358,26 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
         if (out->n + page.items.n > cap) {
             cap = (out->n + page.items.n) * 2;
             out->items = realloc(out->items, cap * sizeof(*out->items));
-            if (!out->items)
-                abort();
+            if (!out->items) abort();
         }
         memcpy(out->items + out->n, page.items.items, page.items.n * sizeof(*out->items));
         out->n += page.items.n;
         free(page.items.items);
+        /* A server that hands back the token we sent would loop us forever. */
+        if (page.truncated && token && strcmp(token, page.next_token) == 0) {
+            free(page.next_token);
+            rc = bt_err_set(err, BT_EINPUT, NULL,
+                            "s3 ListObjectsV2 s3://%s/%s page %d: the same continuation token "
+                            "came back",
+                            bucket, prefix ? prefix : "", page_no);
+            goto fail;
+        }
         free(token);
         token = page.next_token;
-        if (!page.truncated)
-            break;
+        if (!page.truncated) break;
     }
 fail:
-    if (rc)
-        s3_listing_free(out);
+    if (rc) s3_listing_free(out);
     free(token);
     http_response_free(&resp);
     return rc;

@@ -10,8 +10,8 @@
 #include "aws_creds.h"
 #include "s3.h"
 
-#define XML_TEXT_MAX 8192      /* S3 keys are at most 1024 bytes */
-#define XML_ITEMS_MAX 100000   /* a page holds at most 1000; leave room */
+#define XML_TEXT_MAX 8192    /* S3 keys are at most 1024 bytes */
+#define XML_ITEMS_MAX 100000 /* a page holds at most 1000; leave room */
 #define XML_DEPTH_MAX 16
 
 struct list_ctx {
@@ -26,16 +26,14 @@ struct list_ctx {
     char err_msg[128];
 };
 
-void s3_list_page_free(struct s3_list_page *p)
-{
+void s3_list_page_free(struct s3_list_page *p) {
     s3_listing_free(&p->items);
     free(p->next_token);
     memset(p, 0, sizeof(*p));
 }
 
 /* Parses ISO 8601 with optional millis into unix milliseconds; 0 when bad. */
-static int64_t iso_ms(const char *s)
-{
+static int64_t iso_ms(const char *s) {
     int64_t sec;
     char tmp[40];
     snprintf(tmp, sizeof(tmp), "%s", s);
@@ -54,23 +52,19 @@ static int64_t iso_ms(const char *s)
         while (digits++ < 3)
             ms *= 10;
     }
-    if (aws_parse_iso8601(s, &sec) != 0)
-        return 0;
+    if (aws_parse_iso8601(s, &sec) != 0) return 0;
     return sec * 1000 + ms;
 }
 
 /* Strips the quotes S3 puts around ETags. */
-static char *unquote(const char *s)
-{
+static char *unquote(const char *s) {
     size_t n = strlen(s);
-    if (n >= 2 && s[0] == '"' && s[n - 1] == '"')
-        return strndup(s + 1, n - 2);
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') return strndup(s + 1, n - 2);
     return strdup(s);
 }
 
 /* Aborts the parse with a code and message. */
-static void list_fail(struct list_ctx *c, int code, const char *msg)
-{
+static void list_fail(struct list_ctx *c, int code, const char *msg) {
     if (!c->err_code) {
         c->err_code = code;
         snprintf(c->err_msg, sizeof(c->err_msg), "%s", msg);
@@ -78,8 +72,7 @@ static void list_fail(struct list_ctx *c, int code, const char *msg)
     XML_StopParser(c->xp, XML_FALSE);
 }
 
-static void XMLCALL list_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
+static void XMLCALL list_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
     (void)attrs;
     struct list_ctx *c = ud;
     c->depth++;
@@ -98,8 +91,7 @@ static void XMLCALL list_start(void *ud, const XML_Char *name, const XML_Char **
     }
 }
 
-static void XMLCALL list_end(void *ud, const XML_Char *name)
-{
+static void XMLCALL list_end(void *ud, const XML_Char *name) {
     struct list_ctx *c = ud;
     const char *t = buf_cstr(&c->text);
     if (c->depth == 3 && c->in_contents) {
@@ -134,8 +126,7 @@ static void XMLCALL list_end(void *ud, const XML_Char *name)
                 c->cap = c->cap ? c->cap * 2 : 64;
                 c->page->items.items =
                     realloc(c->page->items.items, c->cap * sizeof(*c->page->items.items));
-                if (!c->page->items.items)
-                    abort();
+                if (!c->page->items.items) abort();
             }
             c->page->items.items[c->page->items.n++] = c->cur;
         }
@@ -150,8 +141,7 @@ static void XMLCALL list_end(void *ud, const XML_Char *name)
     c->depth--;
 }
 
-static void XMLCALL list_text(void *ud, const XML_Char *s, int len)
-{
+static void XMLCALL list_text(void *ud, const XML_Char *s, int len) {
     struct list_ctx *c = ud;
     if (c->text.len + (size_t)len > XML_TEXT_MAX) {
         list_fail(c, BT_ELIMIT, "element text longer than 8 KiB");
@@ -160,8 +150,7 @@ static void XMLCALL list_text(void *ud, const XML_Char *s, int len)
     buf_append(&c->text, s, (size_t)len);
 }
 
-int s3_parse_list_xml(const char *xml, size_t len, struct s3_list_page *out, struct bt_err *err)
-{
+int s3_parse_list_xml(const char *xml, size_t len, struct s3_list_page *out, struct bt_err *err) {
     int rc = 0;
     struct list_ctx c;
     memset(&c, 0, sizeof(c));
@@ -169,8 +158,7 @@ int s3_parse_list_xml(const char *xml, size_t len, struct s3_list_page *out, str
     buf_init(&c.text);
     c.page = out;
     c.xp = XML_ParserCreate(NULL);
-    if (!c.xp)
-        abort();
+    if (!c.xp) abort();
     XML_SetUserData(c.xp, &c);
     XML_SetElementHandler(c.xp, list_start, list_end);
     XML_SetCharacterDataHandler(c.xp, list_text);
@@ -180,8 +168,8 @@ int s3_parse_list_xml(const char *xml, size_t len, struct s3_list_page *out, str
     }
     enum XML_Status st = XML_Parse(c.xp, xml, (int)len, XML_TRUE);
     if (c.err_code) {
-        rc = bt_err_set(err, c.err_code, NULL, "ListObjectsV2 response: %s (line %lu)",
-                        c.err_msg, (unsigned long)XML_GetCurrentLineNumber(c.xp));
+        rc = bt_err_set(err, c.err_code, NULL, "ListObjectsV2 response: %s (line %lu)", c.err_msg,
+                        (unsigned long)XML_GetCurrentLineNumber(c.xp));
         goto fail;
     }
     if (st != XML_STATUS_OK) {
@@ -197,10 +185,8 @@ int s3_parse_list_xml(const char *xml, size_t len, struct s3_list_page *out, str
         goto fail;
     }
 fail:
-    if (c.in_contents)
-        s3_object_info_free(&c.cur);
-    if (rc)
-        s3_list_page_free(out);
+    if (c.in_contents) s3_object_info_free(&c.cur);
+    if (rc) s3_list_page_free(out);
     buf_free(&c.text);
     XML_ParserFree(c.xp);
     return rc;
@@ -214,8 +200,7 @@ struct err_ctx {
     size_t code_cap, msg_cap;
 };
 
-static void XMLCALL err_start(void *ud, const XML_Char *name, const XML_Char **attrs)
-{
+static void XMLCALL err_start(void *ud, const XML_Char *name, const XML_Char **attrs) {
     (void)name;
     (void)attrs;
     struct err_ctx *c = ud;
@@ -223,8 +208,7 @@ static void XMLCALL err_start(void *ud, const XML_Char *name, const XML_Char **a
     buf_reset(&c->text);
 }
 
-static void XMLCALL err_end(void *ud, const XML_Char *name)
-{
+static void XMLCALL err_end(void *ud, const XML_Char *name) {
     struct err_ctx *c = ud;
     /* First Code/Message at any depth: S3 puts them under <Error>, other
      * XML services (and moto's auth layer) under <ErrorResponse><Errors><Error>. */
@@ -236,24 +220,19 @@ static void XMLCALL err_end(void *ud, const XML_Char *name)
     c->depth--;
 }
 
-static void XMLCALL err_text(void *ud, const XML_Char *s, int len)
-{
+static void XMLCALL err_text(void *ud, const XML_Char *s, int len) {
     struct err_ctx *c = ud;
-    if (c->text.len < 4096)
-        buf_append(&c->text, s, (size_t)len);
+    if (c->text.len < 4096) buf_append(&c->text, s, (size_t)len);
 }
 
 void s3_parse_error_xml(const char *xml, size_t len, char *code, size_t code_cap, char *msg,
-                        size_t msg_cap)
-{
+                        size_t msg_cap) {
     struct err_ctx c = {0, BUF_INIT, code, msg, code_cap, msg_cap};
     code[0] = '\0';
     msg[0] = '\0';
-    if (!xml || len == 0 || len > INT32_MAX)
-        return;
+    if (!xml || len == 0 || len > INT32_MAX) return;
     XML_Parser xp = XML_ParserCreate(NULL);
-    if (!xp)
-        abort();
+    if (!xp) abort();
     XML_SetUserData(xp, &c);
     XML_SetElementHandler(xp, err_start, err_end);
     XML_SetCharacterDataHandler(xp, err_text);

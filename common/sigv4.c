@@ -25,8 +25,7 @@ struct canon_param {
     char *value;
 };
 
-void sigv4_result_init(struct sigv4_result *r)
-{
+void sigv4_result_init(struct sigv4_result *r) {
     memset(r, 0, sizeof(*r));
     buf_init(&r->canonical_uri);
     buf_init(&r->canonical_query);
@@ -35,8 +34,7 @@ void sigv4_result_init(struct sigv4_result *r)
     buf_init(&r->authorization);
 }
 
-void sigv4_result_free(struct sigv4_result *r)
-{
+void sigv4_result_free(struct sigv4_result *r) {
     buf_free(&r->canonical_uri);
     buf_free(&r->canonical_query);
     buf_free(&r->canonical_request);
@@ -47,8 +45,7 @@ void sigv4_result_free(struct sigv4_result *r)
 static const char hexdig[] = "0123456789abcdef";
 
 /* Lower-case hex of n bytes, NUL-terminated. */
-static void to_hex(const unsigned char *in, size_t n, char *out)
-{
+static void to_hex(const unsigned char *in, size_t n, char *out) {
     for (size_t i = 0; i < n; i++) {
         out[2 * i] = hexdig[in[i] >> 4];
         out[2 * i + 1] = hexdig[in[i] & 15];
@@ -56,8 +53,7 @@ static void to_hex(const unsigned char *in, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-void sigv4_sha256_hex(const void *data, size_t n, char hex[65])
-{
+void sigv4_sha256_hex(const void *data, size_t n, char hex[65]) {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(data ? data : (const void *)"", n, md);
     to_hex(md, sizeof(md), hex);
@@ -65,28 +61,24 @@ void sigv4_sha256_hex(const void *data, size_t n, char hex[65])
 
 /* HMAC-SHA256(key, msg) into out[32]. */
 static void hmac256(const void *key, size_t klen, const void *msg, size_t mlen,
-                    unsigned char out[32])
-{
+                    unsigned char out[32]) {
     unsigned int olen = 32;
     unsigned char tmp[32]; /* key and out may alias in the derivation chain */
     HMAC(EVP_sha256(), key, (int)klen, msg, mlen, tmp, &olen);
     memcpy(out, tmp, 32);
 }
 
-void sigv4_amz_date(time_t t, char out[17])
-{
+void sigv4_amz_date(time_t t, char out[17]) {
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 17, "%Y%m%dT%H%M%SZ", &tm);
 }
 
-static int is_unreserved(unsigned char c)
-{
+static int is_unreserved(unsigned char c) {
     return isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~';
 }
 
-void sigv4_uri_encode(struct buf *out, const char *s, size_t n, int keep_slash)
-{
+void sigv4_uri_encode(struct buf *out, const char *s, size_t n, int keep_slash) {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (is_unreserved(c) || (keep_slash && c == '/')) {
@@ -98,8 +90,7 @@ void sigv4_uri_encode(struct buf *out, const char *s, size_t n, int keep_slash)
     }
 }
 
-void sigv4_normalize_path(struct buf *out, const char *path)
-{
+void sigv4_normalize_path(struct buf *out, const char *path) {
     /* Segments are kept as (start, len) pairs so ".." can pop without copying. */
     size_t plen = strlen(path);
     size_t cap = plen / 2 + 2, nseg = 0;
@@ -113,11 +104,9 @@ void sigv4_normalize_path(struct buf *out, const char *path)
         while (*p && *p != '/')
             p++;
         size_t n = (size_t)(p - s);
-        if (n == 0 || (n == 1 && s[0] == '.'))
-            continue;
+        if (n == 0 || (n == 1 && s[0] == '.')) continue;
         if (n == 2 && s[0] == '.' && s[1] == '.') {
-            if (nseg > 0)
-                nseg--;
+            if (nseg > 0) nseg--;
             continue;
         }
         seg[nseg] = s;
@@ -125,19 +114,16 @@ void sigv4_normalize_path(struct buf *out, const char *path)
     }
     buf_putc(out, '/');
     for (size_t i = 0; i < nseg; i++) {
-        if (i > 0)
-            buf_putc(out, '/');
+        if (i > 0) buf_putc(out, '/');
         buf_append(out, seg[i], slen[i]);
     }
-    if (nseg > 0 && plen > 0 && path[plen - 1] == '/')
-        buf_putc(out, '/');
+    if (nseg > 0 && plen > 0 && path[plen - 1] == '/') buf_putc(out, '/');
     free(seg);
     free(slen);
 }
 
 /* Trims both ends and collapses runs of spaces/tabs/newlines into one space. */
-static void clean_value(struct buf *out, const char *v)
-{
+static void clean_value(struct buf *out, const char *v) {
     while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
         v++;
     int pending_space = 0;
@@ -146,29 +132,24 @@ static void clean_value(struct buf *out, const char *v)
             pending_space = 1;
             continue;
         }
-        if (pending_space && out->len > 0)
-            buf_putc(out, ' ');
+        if (pending_space && out->len > 0) buf_putc(out, ' ');
         pending_space = 0;
         buf_putc(out, *v);
     }
-    if (out->len == 0)
-        buf_puts(out, ""); /* a NUL-terminated empty value */
+    if (out->len == 0) buf_puts(out, ""); /* a NUL-terminated empty value */
 }
 
-static int cmp_header(const void *a, const void *b)
-{
+static int cmp_header(const void *a, const void *b) {
     return strcmp(((const struct canon_header *)a)->name, ((const struct canon_header *)b)->name);
 }
 
-static int cmp_param(const void *a, const void *b)
-{
+static int cmp_param(const void *a, const void *b) {
     const struct canon_param *x = a, *y = b;
     int c = strcmp(x->key, y->key);
     return c ? c : strcmp(x->value, y->value);
 }
 
-static char *lower_dup(const char *s)
-{
+static char *lower_dup(const char *s) {
     char *d = strdup(s);
     for (char *q = d; *q; q++)
         *q = (char)tolower((unsigned char)*q);
@@ -176,8 +157,7 @@ static char *lower_dup(const char *s)
 }
 
 /* Adds a header, joining repeats with ',' in the order they came. */
-static void add_header(struct canon_header *h, size_t *n, const char *name, const char *value)
-{
+static void add_header(struct canon_header *h, size_t *n, const char *name, const char *value) {
     char *lname = lower_dup(name);
     struct buf v = BUF_INIT;
     clean_value(&v, value);
@@ -195,17 +175,14 @@ static void add_header(struct canon_header *h, size_t *n, const char *name, cons
     (*n)++;
 }
 
-static int has_header(const struct sigv4_request *req, const char *name)
-{
+static int has_header(const struct sigv4_request *req, const char *name) {
     for (size_t i = 0; i < req->nheaders; i++)
-        if (strcasecmp(req->headers[i].name, name) == 0)
-            return 1;
+        if (strcasecmp(req->headers[i].name, name) == 0) return 1;
     return 0;
 }
 
 /* Builds the sorted canonical query string from raw parameters. */
-static void build_query(struct buf *out, const struct sigv4_param *q, size_t n)
-{
+static void build_query(struct buf *out, const struct sigv4_param *q, size_t n) {
     if (n == 0) {
         buf_puts(out, "");
         return;
@@ -214,19 +191,15 @@ static void build_query(struct buf *out, const struct sigv4_param *q, size_t n)
     for (size_t i = 0; i < n; i++) {
         struct buf k = BUF_INIT, v = BUF_INIT;
         sigv4_uri_encode(&k, q[i].key, strlen(q[i].key), 0);
-        sigv4_uri_encode(&v, q[i].value ? q[i].value : "", q[i].value ? strlen(q[i].value) : 0,
-                         0);
+        sigv4_uri_encode(&v, q[i].value ? q[i].value : "", q[i].value ? strlen(q[i].value) : 0, 0);
         cp[i].key = buf_detach(&k);
         cp[i].value = buf_detach(&v);
-        if (!cp[i].key)
-            cp[i].key = strdup("");
-        if (!cp[i].value)
-            cp[i].value = strdup("");
+        if (!cp[i].key) cp[i].key = strdup("");
+        if (!cp[i].value) cp[i].value = strdup("");
     }
     qsort(cp, n, sizeof(*cp), cmp_param);
     for (size_t i = 0; i < n; i++) {
-        if (i > 0)
-            buf_putc(out, '&');
+        if (i > 0) buf_putc(out, '&');
         buf_printf(out, "%s=%s", cp[i].key, cp[i].value);
         free(cp[i].key);
         free(cp[i].value);
@@ -235,8 +208,7 @@ static void build_query(struct buf *out, const struct sigv4_param *q, size_t n)
 }
 
 int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
-               struct sigv4_result *out, struct bt_err *err)
-{
+               struct sigv4_result *out, struct bt_err *err) {
     int rc = BT_OK;
     size_t nh = 0;
     struct canon_header *h = NULL;
@@ -245,8 +217,9 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
     struct buf norm = BUF_INIT;
 
     if (!req->method || !req->path || req->path[0] != '/') {
-        rc = bt_err_set(err, BT_EINPUT, NULL, "sigv4: request needs a method and a path "
-                                              "starting with '/'");
+        rc = bt_err_set(err, BT_EINPUT, NULL,
+                        "sigv4: request needs a method and a path "
+                        "starting with '/'");
         goto fail;
     }
     if (!p->access_key || !*p->access_key || !p->secret_key || !*p->secret_key) {
@@ -284,8 +257,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
     h = calloc(req->nheaders + 3, sizeof(*h));
     for (size_t i = 0; i < req->nheaders; i++)
         add_header(h, &nh, req->headers[i].name, req->headers[i].value);
-    if (!has_header(req, "x-amz-date"))
-        add_header(h, &nh, "x-amz-date", out->amz_date);
+    if (!has_header(req, "x-amz-date")) add_header(h, &nh, "x-amz-date", out->amz_date);
     if (p->add_content_sha256 && !has_header(req, "x-amz-content-sha256"))
         add_header(h, &nh, "x-amz-content-sha256", out->payload_hash);
     if (p->session_token && *p->session_token && !p->omit_session_token &&
@@ -299,8 +271,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
                buf_cstr(&out->canonical_query));
     for (size_t i = 0; i < nh; i++) {
         buf_printf(cr, "%s:%s\n", h[i].name, buf_cstr(&h[i].value));
-        if (i > 0)
-            buf_putc(&signed_headers, ';');
+        if (i > 0) buf_putc(&signed_headers, ';');
         buf_puts(&signed_headers, h[i].name);
     }
     buf_printf(cr, "\n%s\n%s", buf_cstr(&signed_headers), out->payload_hash);
@@ -333,8 +304,8 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
 
     buf_reset(&out->authorization);
     buf_printf(&out->authorization,
-               "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
-               p->access_key, buf_cstr(&scope), buf_cstr(&signed_headers), out->signature);
+               "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s", p->access_key,
+               buf_cstr(&scope), buf_cstr(&signed_headers), out->signature);
 
 fail:
     for (size_t i = 0; i < nh; i++) {

@@ -24,8 +24,7 @@ struct storage {
     struct s3_client *s3;
 };
 
-int storage_new(const struct config *cfg, struct storage **out, struct bt_err *err)
-{
+int storage_new(const struct config *cfg, struct storage **out, struct bt_err *err) {
     (void)err;
     struct storage *st = calloc(1, sizeof(*st));
     st->cfg = cfg;
@@ -33,23 +32,18 @@ int storage_new(const struct config *cfg, struct storage **out, struct bt_err *e
     return 0;
 }
 
-void storage_free(struct storage *st)
-{
-    if (!st)
-        return;
+void storage_free(struct storage *st) {
+    if (!st) return;
     s3_client_free(st->s3);
     free(st);
 }
 
-int storage_split_s3(const char *uri, char *bucket, size_t bucket_cap, const char **key)
-{
-    if (strncmp(uri, "s3://", 5) != 0)
-        return BT_EINPUT;
+int storage_split_s3(const char *uri, char *bucket, size_t bucket_cap, const char **key) {
+    if (strncmp(uri, "s3://", 5) != 0) return BT_EINPUT;
     const char *b = uri + 5;
     const char *slash = strchr(b, '/');
     size_t bn = slash ? (size_t)(slash - b) : strlen(b);
-    if (bn == 0 || bn >= bucket_cap)
-        return BT_EINPUT;
+    if (bn == 0 || bn >= bucket_cap) return BT_EINPUT;
     memcpy(bucket, b, bn);
     bucket[bn] = '\0';
     *key = slash ? slash + 1 : b + bn;
@@ -57,47 +51,42 @@ int storage_split_s3(const char *uri, char *bucket, size_t bucket_cap, const cha
 }
 
 /* The S3 client, made now if this is the first s3:// URI. */
-static int get_s3(struct storage *st, struct bt_err *err)
-{
-    if (st->s3)
-        return 0;
+static int get_s3(struct storage *st, struct bt_err *err) {
+    if (st->s3) return 0;
     int rc = s3_client_new(st->cfg, &st->s3, err);
-    if (rc)
-        bt_err_prefix(err, "storage: s3:// URI needs the S3 client: ");
+    if (rc) bt_err_prefix(err, "storage: s3:// URI needs the S3 client: ");
     return rc;
 }
 
 /* Splits an s3 URI with an error naming it. */
 static int split_s3(const char *uri, char *bucket, const char **key, int need_key,
-                    struct bt_err *err)
-{
+                    struct bt_err *err) {
     if (storage_split_s3(uri, bucket, 64, key) != 0)
-        return bt_err_set(err, BT_EINPUT, uri, "'%s' is not s3://bucket/key (bucket names are "
-                                               "1-63 characters)", uri);
+        return bt_err_set(err, BT_EINPUT, uri,
+                          "'%s' is not s3://bucket/key (bucket names are "
+                          "1-63 characters)",
+                          uri);
     if (need_key && !**key)
         return bt_err_set(err, BT_EINPUT, uri, "'%s' names a bucket, not an object", uri);
     return 0;
 }
 
 /* Local path of a file:// URI or bare path; NULL for other schemes. */
-static const char *file_path(const char *uri)
-{
-    if (strncmp(uri, "file://", 7) == 0)
-        return uri + 7;
-    if (strstr(uri, "://"))
-        return NULL;
+static const char *file_path(const char *uri) {
+    if (strncmp(uri, "file://", 7) == 0) return uri + 7;
+    if (strstr(uri, "://")) return NULL;
     return uri;
 }
 
-static int bad_scheme(const char *uri, struct bt_err *err)
-{
-    return bt_err_set(err, BT_EINPUT, uri, "'%s': unsupported URI scheme (s3://, file:// or a "
-                                           "path)", uri);
+static int bad_scheme(const char *uri, struct bt_err *err) {
+    return bt_err_set(err, BT_EINPUT, uri,
+                      "'%s': unsupported URI scheme (s3://, file:// or a "
+                      "path)",
+                      uri);
 }
 
 /* Reads a whole file into out. */
-static int file_read(const char *path, struct buf *out, struct bt_err *err)
-{
+static int file_read(const char *path, struct buf *out, struct bt_err *err) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return bt_err_set(err, errno == ENOENT ? BT_ENOTFOUND : BT_EIO, path, "%s: %s", path,
@@ -107,42 +96,34 @@ static int file_read(const char *path, struct buf *out, struct bt_err *err)
     for (;;) {
         ssize_t n = read(fd, tmp, sizeof(tmp));
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
+            if (errno == EINTR) continue;
             rc = bt_err_set(err, BT_EIO, path, "%s: %s", path, strerror(errno));
             break;
         }
-        if (n == 0)
-            break;
+        if (n == 0) break;
         buf_append(out, tmp, (size_t)n);
     }
     close(fd);
     return rc;
 }
 
-int storage_read(struct storage *st, const char *uri, struct buf *out, struct bt_err *err)
-{
+int storage_read(struct storage *st, const char *uri, struct buf *out, struct bt_err *err) {
     const char *path = file_path(uri);
-    if (path)
-        return file_read(path, out, err);
-    if (strncmp(uri, "s3://", 5) != 0)
-        return bad_scheme(uri, err);
+    if (path) return file_read(path, out, err);
+    if (strncmp(uri, "s3://", 5) != 0) return bad_scheme(uri, err);
     char bucket[64];
     const char *key;
     int rc;
-    if ((rc = split_s3(uri, bucket, &key, 1, err)) || (rc = get_s3(st, err)))
-        return rc;
+    if ((rc = split_s3(uri, bucket, &key, 1, err)) || (rc = get_s3(st, err))) return rc;
     return s3_get_object_buf(st->s3, bucket, key, out, err);
 }
 
 /* mkdir -p of the directory part of path. */
-static int make_parents(const char *path, struct bt_err *err)
-{
+static int make_parents(const char *path, struct bt_err *err) {
     char *d = strdup(path);
     int rc = 0;
     for (char *p = d + 1; *p; p++) {
-        if (*p != '/')
-            continue;
+        if (*p != '/') continue;
         *p = '\0';
         if (mkdir(d, 0777) != 0 && errno != EEXIST) {
             rc = bt_err_set(err, BT_EIO, d, "mkdir %s: %s", d, strerror(errno));
@@ -156,12 +137,10 @@ static int make_parents(const char *path, struct bt_err *err)
 
 /* Writes to a temporary file in the same directory, then renames it over
  * the target: readers see the old file or the new one, never half of one. */
-static int file_write(const char *path, const void *data, size_t n, struct bt_err *err)
-{
+static int file_write(const char *path, const void *data, size_t n, struct bt_err *err) {
     int rc = 0, fd = -1;
     struct buf tmp = BUF_INIT;
-    if ((rc = make_parents(path, err)))
-        goto fail;
+    if ((rc = make_parents(path, err))) goto fail;
     const char *slash = strrchr(path, '/');
     size_t dl = slash ? (size_t)(slash - path + 1) : 0;
     buf_printf(&tmp, "%.*s" TMP_MARK "%s.XXXXXX", (int)dl, path, slash ? slash + 1 : path);
@@ -175,8 +154,7 @@ static int file_write(const char *path, const void *data, size_t n, struct bt_er
     size_t left = n;
     while (left > 0) {
         ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
+        if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
             rc = bt_err_set(err, BT_EIO, path, "%s: write: %s", path, strerror(errno));
             goto fail;
@@ -195,51 +173,40 @@ static int file_write(const char *path, const void *data, size_t n, struct bt_er
         goto fail;
     }
 fail:
-    if (fd >= 0)
-        close(fd);
-    if (rc && tmp.p)
-        unlink(tmp.p);
+    if (fd >= 0) close(fd);
+    if (rc && tmp.p) unlink(tmp.p);
     buf_free(&tmp);
     return rc;
 }
 
 int storage_write(struct storage *st, const char *uri, const void *data, size_t n,
-                  struct bt_err *err)
-{
+                  struct bt_err *err) {
     const char *path = file_path(uri);
-    if (path)
-        return file_write(path, data, n, err);
-    if (strncmp(uri, "s3://", 5) != 0)
-        return bad_scheme(uri, err);
+    if (path) return file_write(path, data, n, err);
+    if (strncmp(uri, "s3://", 5) != 0) return bad_scheme(uri, err);
     char bucket[64];
     const char *key;
     int rc;
-    if ((rc = split_s3(uri, bucket, &key, 1, err)) || (rc = get_s3(st, err)))
-        return rc;
+    if ((rc = split_s3(uri, bucket, &key, 1, err)) || (rc = get_s3(st, err))) return rc;
     return s3_put_object(st->s3, bucket, key, data, n, NULL, err);
 }
 
-int storage_exists(struct storage *st, const char *uri, struct bt_err *err)
-{
+int storage_exists(struct storage *st, const char *uri, struct bt_err *err) {
     const char *path = file_path(uri);
     if (path) {
         struct stat sb;
-        if (stat(path, &sb) == 0)
-            return 0;
+        if (stat(path, &sb) == 0) return 0;
         return bt_err_set(err, errno == ENOENT ? BT_ENOTFOUND : BT_EIO, path, "%s: %s", path,
                           strerror(errno));
     }
-    if (strncmp(uri, "s3://", 5) != 0)
-        return bad_scheme(uri, err);
+    if (strncmp(uri, "s3://", 5) != 0) return bad_scheme(uri, err);
     char bucket[64];
     const char *key;
     int rc;
-    if ((rc = split_s3(uri, bucket, &key, 1, err)) || (rc = get_s3(st, err)))
-        return rc;
+    if ((rc = split_s3(uri, bucket, &key, 1, err)) || (rc = get_s3(st, err))) return rc;
     struct s3_object_info info;
     rc = s3_head_object(st->s3, bucket, key, &info, err);
-    if (rc == 0)
-        s3_object_info_free(&info);
+    if (rc == 0) s3_object_info_free(&info);
     return rc;
 }
 
@@ -249,25 +216,21 @@ struct entries {
     size_t n, cap;
 };
 
-static void entries_push(struct entries *v, char *uri, char *etag, int64_t size)
-{
+static void entries_push(struct entries *v, char *uri, char *etag, int64_t size) {
     if (v->n == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 16;
         v->e = realloc(v->e, v->cap * sizeof(*v->e));
-        if (!v->e)
-            abort();
+        if (!v->e) abort();
     }
     v->e[v->n++] = (struct storage_entry){uri, etag, size};
 }
 
 /* Walks dir recursively, keeping regular files whose path starts with want. */
 static int walk(const char *dir, const char *want, const char *scheme, struct entries *v,
-                struct bt_err *err)
-{
+                struct bt_err *err) {
     DIR *d = opendir(dir);
     if (!d) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return 0;
+        if (errno == ENOENT || errno == ENOTDIR) return 0;
         return bt_err_set(err, BT_EIO, dir, "%s: %s", dir, strerror(errno));
     }
     int rc = 0;
@@ -280,8 +243,7 @@ static int walk(const char *dir, const char *want, const char *scheme, struct en
         buf_reset(&path);
         buf_printf(&path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
         struct stat sb;
-        if (stat(path.p, &sb) != 0)
-            continue; /* vanished while we looked */
+        if (stat(path.p, &sb) != 0) continue; /* vanished while we looked */
         if (S_ISDIR(sb.st_mode)) {
             /* Descend only where matches can be: the prefix and the dir overlap. */
             size_t pl = path.len, wl = strlen(want);
@@ -301,14 +263,12 @@ static int walk(const char *dir, const char *want, const char *scheme, struct en
     return rc;
 }
 
-static int entry_cmp(const void *a, const void *b)
-{
+static int entry_cmp(const void *a, const void *b) {
     return strcmp(((const struct storage_entry *)a)->uri, ((const struct storage_entry *)b)->uri);
 }
 
 int storage_list(struct storage *st, const char *prefix_uri, struct storage_entry **out, size_t *n,
-                 struct bt_err *err)
-{
+                 struct bt_err *err) {
     struct entries v = {NULL, 0, 0};
     int rc = 0;
     const char *path = file_path(prefix_uri);
@@ -342,10 +302,8 @@ int storage_list(struct storage *st, const char *prefix_uri, struct storage_entr
         char bucket[64];
         const char *key;
         struct s3_listing l = {NULL, 0};
-        if ((rc = split_s3(prefix_uri, bucket, &key, 0, err)) || (rc = get_s3(st, err)))
-            goto fail;
-        if ((rc = s3_list_objects(st->s3, bucket, key, &l, err)))
-            goto fail;
+        if ((rc = split_s3(prefix_uri, bucket, &key, 0, err)) || (rc = get_s3(st, err))) goto fail;
+        if ((rc = s3_list_objects(st->s3, bucket, key, &l, err))) goto fail;
         for (size_t i = 0; i < l.n; i++) {
             struct buf uri = BUF_INIT;
             buf_printf(&uri, "s3://%s/%s", bucket, l.items[i].key);
@@ -361,15 +319,13 @@ fail:
         storage_entries_free(v.e, v.n);
         return rc;
     }
-    if (v.n > 1)
-        qsort(v.e, v.n, sizeof(*v.e), entry_cmp);
+    if (v.n > 1) qsort(v.e, v.n, sizeof(*v.e), entry_cmp);
     *out = v.e;
     *n = v.n;
     return 0;
 }
 
-void storage_entries_free(struct storage_entry *e, size_t n)
-{
+void storage_entries_free(struct storage_entry *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(e[i].uri);
         free(e[i].etag);

@@ -31,23 +31,33 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
     int rc = 0;
     int32_t *idx = NULL;
     memset(g, 0, sizeof *g);
-    idx = malloc(DATE_KEYS * sizeof *idx);
+    /* the table spans only the keys the rows use: small inputs stay cheap */
+    int kmin = DATE_KEYS, kmax = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        int k = date_key(t->rows[i].date);
+        kmin = k < kmin ? k : kmin;
+        kmax = k > kmax ? k : kmax;
+    }
+    size_t span = kmax >= kmin ? (size_t)(kmax - kmin + 1) : 0;
+    idx = malloc((span ? span : 1) * sizeof *idx);
     if (!idx) abort();
-    for (size_t k = 0; k < DATE_KEYS; k++)
+    for (size_t k = 0; k < span; k++)
         idx[k] = -1;
     for (size_t i = 0; i < t->n; i++)
-        idx[date_key(t->rows[i].date)] = 0;
+        idx[date_key(t->rows[i].date) - kmin] = 0;
     int nd = 0;
-    for (size_t k = 0; k < DATE_KEYS; k++)
+    for (size_t k = 0; k < span; k++)
         if (idx[k] == 0) nd++;
     g->ndates = nd;
     g->nsyms = (int)t->nsyms;
     g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
     if (!g->dates) abort();
     nd = 0;
-    for (size_t k = 0; k < DATE_KEYS; k++)
+    for (size_t k = 0; k < span; k++)
         if (idx[k] == 0) {
-            g->dates[nd] = (int32_t)((1800 + k / 372) * 10000 + (k % 372 / 31 + 1) * 100 + k % 31 + 1);
+            size_t key = k + (size_t)kmin;
+            g->dates[nd] =
+                (int32_t)((1800 + key / 372) * 10000 + (key % 372 / 31 + 1) * 100 + key % 31 + 1);
             idx[k] = nd++;
         }
     size_t cells = (size_t)g->ndates * t->nsyms;
@@ -62,7 +72,7 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
     memset(g->win, 0xff, cells * sizeof *g->win); /* -1 */
     for (size_t i = 0; i < t->n; i++) {
         const struct data_row *r = &t->rows[i];
-        size_t cell = (size_t)idx[date_key(r->date)] * t->nsyms + r->sym;
+        size_t cell = (size_t)idx[date_key(r->date) - kmin] * t->nsyms + r->sym;
         int32_t w = g->win[cell];
         if (w < 0) {
             g->win[cell] = (int32_t)i;

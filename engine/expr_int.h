@@ -9,6 +9,7 @@
 #define BTPIPE_EXPR_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "err.h"
 #include "expr.h"
@@ -174,12 +175,12 @@ void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *o
 /* x is ndates*nsyms; out likewise. win >= 1 (delay/delta >= 1 too). */
 void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates, int nsyms,
                   double *out);
-/* Per-row scratch: nsyms entries of struct expr_cs_item. */
+/* An item of a cross-sectional sort. */
 struct expr_cs_item {
+    uint64_t k; /* order-preserving key of v */
     double v;
-    int i;
+    int i; /* symbol */
 };
-void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out,
-                  struct expr_cs_item *scratch);
+void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out);
 
 #endif

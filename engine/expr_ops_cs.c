@@ -1,26 +1,56 @@
 /* expr_ops_cs.c -- cross-sectional operators: each date's row on its own,
  * over the symbols whose value is not NaN that day (NaN cells stay NaN). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "expr_int.h"
 
-/* Orders by value, then by symbol index so the sort is deterministic. */
-static int item_cmp(const void *a, const void *b) {
-    const struct expr_cs_item *x = a, *y = b;
-    if (x->v < y->v) return -1;
-    if (x->v > y->v) return 1;
-    return (x->i > y->i) - (x->i < y->i);
+/* Order-preserving map of a double to an unsigned key (-0 folded into +0
+ * first, so equal values get equal keys). */
+static inline uint64_t sort_key(double v) {
+    uint64_t b;
+    v += 0.0;
+    memcpy(&b, &v, sizeof b);
+    return (b >> 63) ? ~b : b ^ 0x8000000000000000ULL;
+}
+
+/* LSD radix sort of it[0..m) by key, 8 bits a pass, skipping passes where
+ * every key has the same digit: no comparator calls, which dominated rank
+ * with qsort. tmp holds m items. */
+static void radix_sort(struct expr_cs_item *it, struct expr_cs_item *tmp, int m) {
+    size_t count[256];
+    for (int shift = 0; shift < 64; shift += 8) {
+        memset(count, 0, sizeof count);
+        for (int i = 0; i < m; i++)
+            count[(it[i].k >> shift) & 0xff]++;
+        if (m == 0 || count[(it[0].k >> shift) & 0xff] == (size_t)m) continue;
+        size_t pos = 0;
+        for (int d = 0; d < 256; d++) {
+            size_t c = count[d];
+            count[d] = pos;
+            pos += c;
+        }
+        for (int i = 0; i < m; i++)
+            tmp[count[(it[i].k >> shift) & 0xff]++] = it[i];
+        memcpy(it, tmp, (size_t)m * sizeof *it);
+    }
 }
 
 /* pandas rank(pct=True): average rank of ties (1-based) / count. */
-static void rank_row(const double *x, int n, double *o, struct expr_cs_item *it) {
+static void rank_row(const double *x, int n, double *o, struct expr_cs_item *it,
+                     struct expr_cs_item *tmp) {
     int m = 0;
     for (int s = 0; s < n; s++) {
         o[s] = NAN;
-        if (x[s] == x[s]) it[m++] = (struct expr_cs_item){x[s], s};
+        if (x[s] == x[s]) {
+            it[m].v = x[s];
+            it[m].k = sort_key(x[s]);
+            it[m++].i = s;
+        }
     }
-    qsort(it, (size_t)m, sizeof *it, item_cmp);
+    radix_sort(it, tmp, m);
     for (int i = 0; i < m;) {
         int j = i + 1;
         while (j < m && it[j].v == it[i].v)
@@ -46,11 +76,12 @@ static void row_moments(const double *x, int n, double *mean, double *sd, int *c
     *sd = c > 1 ? sqrt(ss / (c - 1)) : NAN;
 }
 
-static void cs_row(int op, double arg, const double *x, int n, double *o, struct expr_cs_item *it) {
+static void cs_row(int op, double arg, const double *x, int n, double *o, struct expr_cs_item *it,
+                   struct expr_cs_item *tmp) {
     double mean, sd, sum = 0;
     int cnt;
     switch (op) {
-    case EOP_RANK: rank_row(x, n, o, it); return;
+    case EOP_RANK: rank_row(x, n, o, it, tmp); return;
     case EOP_ZSCORE:
         row_moments(x, n, &mean, &sd, &cnt);
         for (int s = 0; s < n; s++)
@@ -76,10 +107,13 @@ static void cs_row(int op, double arg, const double *x, int n, double *o, struct
     }
 }
 
-void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out,
-                  struct expr_cs_item *scratch) {
+void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out) {
+    size_t n = (size_t)nsyms + 1;
+    struct expr_cs_item *it = malloc(2 * n * sizeof *it);
+    if (!it) abort();
     for (int t = 0; t < ndates; t++) {
         size_t off = (size_t)t * (size_t)nsyms;
-        cs_row(op, arg, x + off, nsyms, out + off, scratch);
+        cs_row(op, arg, x + off, nsyms, out + off, it, it + n);
     }
+    free(it);
 }

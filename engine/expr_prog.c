@@ -255,8 +255,7 @@ static void free_tmp(struct eval_state *st, double *tmp) {
 }
 
 /* Computes node i from its (already computed) children. */
-static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct panel *p, int i,
-                      struct expr_cs_item *cs_scratch) {
+static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct panel *p, int i) {
     const struct expr_node *nd = &pg->nodes[i];
     struct expr_val args[3];
     for (int k = 0; k < nd->nargs; k++)
@@ -280,7 +279,7 @@ static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct 
         expr_eval_ts(nd->op, x, y, nd->win, p->ndates, p->nsyms, buf);
     } else {
         const double *x = as_array(pg, st, &args[0], &t0);
-        expr_eval_cs(nd->op, nd->num, x, p->ndates, p->nsyms, buf, cs_scratch);
+        expr_eval_cs(nd->op, nd->num, x, p->ndates, p->nsyms, buf);
     }
     free_tmp(st, t0);
     free_tmp(st, t1);
@@ -291,7 +290,6 @@ static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct 
 
 int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *err) {
     struct eval_state st;
-    struct expr_cs_item *cs_scratch = NULL;
     int rc = 0;
     memset(&st, 0, sizeof st);
     free_results(pg);
@@ -311,7 +309,6 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
     st.vals = xmalloc(((size_t)pg->n + 1) * sizeof *st.vals);
     st.owned = xmalloc((size_t)pg->n + 1);
     st.remaining = xmalloc(((size_t)pg->n + 1) * sizeof *st.remaining);
-    cs_scratch = xmalloc(((size_t)p->nsyms + 1) * sizeof *cs_scratch);
     memset(st.vals, 0, ((size_t)pg->n + 1) * sizeof *st.vals);
     memset(st.owned, 0, (size_t)pg->n + 1);
     memset(st.remaining, 0, ((size_t)pg->n + 1) * sizeof *st.remaining);
@@ -322,7 +319,7 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
         st.remaining[pg->roots[r]]++;
     for (int i = 0; i < pg->n; i++) {
         if (!st.remaining[i]) continue; /* orphan left behind by folding */
-        eval_node(pg, &st, p, i, cs_scratch);
+        eval_node(pg, &st, p, i);
         const struct expr_node *nd = &pg->nodes[i];
         for (int k = 0; k < nd->nargs; k++)
             if (--st.remaining[nd->a[k]] == 0) release(&st, nd->a[k]);
@@ -347,7 +344,6 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
     free(st.vals);
     free(st.owned);
     free(st.remaining);
-    free(cs_scratch);
     return rc;
 }
 

@@ -7,16 +7,14 @@
 
 #include "batch.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct batch_job *jobs;
     size_t n;
     char *token;
     struct bt_err err = BT_ERR_INIT;
     if (batch_parse_jobs_json((const char *)data, size, &jobs, &n, &token, &err) == 0) {
         for (size_t i = 0; i < n; i++)
-            if (!jobs[i].job_id)
-                abort();
+            if (!jobs[i].job_id) abort();
         batch_jobs_free(jobs, n);
         free(token);
     } else if (err.msg[0] == '\0') {

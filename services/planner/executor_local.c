@@ -102,11 +102,14 @@ static int start_job(struct local_exec *x, struct local_job *j, int64_t now,
     if (maxfd < 0 || maxfd > 4096) maxfd = 4096;
     pid_t pid = fork();
     if (pid == 0) {
+        /* Own process group: a timeout or shutdown kills whatever the runner started. */
+        setpgid(0, 0);
         for (long fd = 3; fd < maxfd; fd++) close((int)fd);
         execve(x->runner_path, argv, env);
         _exit(127);
     }
     free(env);
+    if (pid > 0) setpgid(pid, pid); /* also here: kill(-pid) must not race the child */
     if (pid < 0) {
         j->attempt--;
         j->not_before_ms = now + 1000;
@@ -168,7 +171,7 @@ static size_t local_poll(struct executor *ex, int64_t wall_ms, struct executor_e
         pid_t r = waitpid(j->pid, &ws, WNOHANG);
         if (r == 0) {
             if (now > j->deadline_ms && !j->timed_out) {
-                kill(j->pid, SIGKILL);
+                kill(-j->pid, SIGKILL);
                 j->timed_out = 1;
             }
             i++;
@@ -216,7 +219,7 @@ static void local_free(struct executor *ex, int grace_ms) {
     struct local_exec *x = (struct local_exec *)ex;
     if (!x) return;
     for (size_t i = 0; i < x->n; i++)
-        if (x->jobs[i].phase == JOB_RUNNING) kill(x->jobs[i].pid, SIGTERM);
+        if (x->jobs[i].phase == JOB_RUNNING) kill(-x->jobs[i].pid, SIGTERM);
     int64_t until = now_ms() + grace_ms;
     for (;;) {
         size_t alive = 0;
@@ -230,7 +233,7 @@ static void local_free(struct executor *ex, int grace_ms) {
         if (now_ms() >= until) {
             for (size_t i = 0; i < x->n; i++)
                 if (x->jobs[i].phase == JOB_RUNNING) {
-                    kill(x->jobs[i].pid, SIGKILL);
+                    kill(-x->jobs[i].pid, SIGKILL);
                     waitpid(x->jobs[i].pid, NULL, 0);
                     x->jobs[i].phase = JOB_WAITING;
                 }

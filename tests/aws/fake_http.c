@@ -24,14 +24,12 @@ struct fake_http {
     volatile int stop;
 };
 
-const char *fake_req_header(const struct fake_req *req, const char *name, char *out, size_t cap)
-{
+const char *fake_req_header(const struct fake_req *req, const char *name, char *out, size_t cap) {
     const char *p = buf_cstr(&req->headers);
     size_t nl = strlen(name);
     while (*p) {
         const char *e = strstr(p, "\r\n");
-        if (!e)
-            e = p + strlen(p);
+        if (!e) e = p + strlen(p);
         if ((size_t)(e - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
             const char *v = p + nl + 1;
             while (*v == ' ')
@@ -45,8 +43,7 @@ const char *fake_req_header(const struct fake_req *req, const char *name, char *
 }
 
 /* Reads one request (headers, then Content-Length bytes); 0 on success. */
-static int read_request(int c, struct fake_req *r)
-{
+static int read_request(int c, struct fake_req *r) {
     struct buf in = BUF_INIT;
     char tmp[8192];
     char *hend = NULL;
@@ -65,13 +62,11 @@ static int read_request(int c, struct fake_req *r)
     buf_append(&r->headers, eol + 2, hlen - (size_t)(eol + 2 - in.p));
     char cl[32];
     size_t want = 0;
-    if (fake_req_header(r, "Content-Length", cl, sizeof(cl)))
-        want = (size_t)strtoull(cl, NULL, 10);
+    if (fake_req_header(r, "Content-Length", cl, sizeof(cl))) want = (size_t)strtoull(cl, NULL, 10);
     buf_append(&r->body, in.p + hlen, in.len - hlen);
     while (r->body.len < want) {
         ssize_t n = recv(c, tmp, sizeof(tmp), 0);
-        if (n <= 0)
-            break;
+        if (n <= 0) break;
         buf_append(&r->body, tmp, (size_t)n);
     }
     buf_puts(&r->body, "");
@@ -79,27 +74,22 @@ static int read_request(int c, struct fake_req *r)
     return 0;
 }
 
-static void send_all(int c, const char *p, size_t n)
-{
+static void send_all(int c, const char *p, size_t n) {
     while (n > 0) {
         ssize_t w = send(c, p, n, MSG_NOSIGNAL);
-        if (w <= 0)
-            return;
+        if (w <= 0) return;
         p += w;
         n -= (size_t)w;
     }
 }
 
-static void *serve(void *arg)
-{
+static void *serve(void *arg) {
     struct fake_http *s = arg;
     while (!s->stop) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
-        if (poll(&pfd, 1, 50) <= 0)
-            continue;
+        if (poll(&pfd, 1, 50) <= 0) continue;
         int c = accept(s->fd, NULL, NULL);
-        if (c < 0)
-            continue;
+        if (c < 0) continue;
         struct fake_req req;
         memset(&req, 0, sizeof(req));
         buf_init(&req.headers);
@@ -129,8 +119,7 @@ static void *serve(void *arg)
     return NULL;
 }
 
-struct fake_http *fake_http_start(fake_handler_fn fn, void *ud)
-{
+struct fake_http *fake_http_start(fake_handler_fn fn, void *ud) {
     struct fake_http *s = calloc(1, sizeof(*s));
     s->fn = fn;
     s->ud = ud;
@@ -152,21 +141,22 @@ struct fake_http *fake_http_start(fake_handler_fn fn, void *ud)
     return s;
 }
 
-int fake_http_port(const struct fake_http *s) { return s->port; }
-const char *fake_http_url(const struct fake_http *s) { return s->url; }
+int fake_http_port(const struct fake_http *s) {
+    return s->port;
+}
+const char *fake_http_url(const struct fake_http *s) {
+    return s->url;
+}
 
-int fake_http_count(struct fake_http *s)
-{
+int fake_http_count(struct fake_http *s) {
     pthread_mutex_lock(&s->mu);
     int n = s->count;
     pthread_mutex_unlock(&s->mu);
     return n;
 }
 
-void fake_http_stop(struct fake_http *s)
-{
-    if (!s)
-        return;
+void fake_http_stop(struct fake_http *s) {
+    if (!s) return;
     s->stop = 1;
     pthread_join(s->th, NULL);
     close(s->fd);

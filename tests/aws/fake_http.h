@@ -13,14 +13,14 @@
 
 struct fake_req {
     char method[16];
-    char target[2048];   /* path and query as sent */
-    struct buf headers;  /* raw header block, "Name: value\r\n" lines */
+    char target[2048];  /* path and query as sent */
+    struct buf headers; /* raw header block, "Name: value\r\n" lines */
     struct buf body;
 };
 
 struct fake_resp {
-    int status;          /* 0 = close the connection without answering */
-    struct buf headers;  /* extra "Name: value\r\n" lines */
+    int status;         /* 0 = close the connection without answering */
+    struct buf headers; /* extra "Name: value\r\n" lines */
     struct buf body;
 };
 

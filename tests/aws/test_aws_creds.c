@@ -41,8 +41,7 @@ static const char *const all_vars[] = {
 
 /* Every test starts from an environment with no AWS settings at all, the
  * shared file pointing nowhere and IMDS off (never the real 169.254.x). */
-static int clean_env(void **state)
-{
+static int clean_env(void **state) {
     (void)state;
     for (size_t i = 0; i < sizeof(all_vars) / sizeof(all_vars[0]); i++)
         unsetenv(all_vars[i]);
@@ -53,8 +52,7 @@ static int clean_env(void **state)
 
 static struct config cfg = CONFIG_INIT;
 
-static void test_env(void **state)
-{
+static void test_env(void **state) {
     (void)state;
     struct aws_creds c;
     struct bt_err err = BT_ERR_INIT;
@@ -75,8 +73,7 @@ static void test_env(void **state)
 
 static char tmpfile_path[64];
 
-static void write_tmp(const char *text)
-{
+static void write_tmp(const char *text) {
     strcpy(tmpfile_path, "/tmp/btpipe-creds-XXXXXX");
     int fd = mkstemp(tmpfile_path);
     assert_true(fd >= 0);
@@ -84,8 +81,7 @@ static void write_tmp(const char *text)
     close(fd);
 }
 
-static void test_file_profiles(void **state)
-{
+static void test_file_profiles(void **state) {
     (void)state;
     write_tmp("# comment\n"
               "[default]\n"
@@ -138,8 +134,7 @@ static void test_file_profiles(void **state)
     assert_int_equal(aws_creds_from_file(&cfg, &c, &err), BT_ENOTFOUND);
 }
 
-static void test_iso8601(void **state)
-{
+static void test_iso8601(void **state) {
     (void)state;
     int64_t t;
     assert_int_equal(aws_parse_iso8601("2015-08-30T12:36:00Z", &t), 0);
@@ -161,17 +156,14 @@ struct container_srv {
     int bad_auth;
 };
 
-static void iso(int64_t t, char *out, size_t cap)
-{
+static void iso(int64_t t, char *out, size_t cap) {
     time_t tt = (time_t)t;
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void container_handler(const struct fake_req *req, struct fake_resp *resp, int n,
-                              void *ud)
-{
+static void container_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     struct container_srv *s = ud;
     char auth[256];
     if (strcmp(req->target, s->want_path) != 0) {
@@ -192,8 +184,7 @@ static void container_handler(const struct fake_req *req, struct fake_resp *resp
                n, n, n, exp);
 }
 
-static void test_container_relative(void **state)
-{
+static void test_container_relative(void **state) {
     (void)state;
     struct container_srv s = {"/v2/credentials/abc", "tok-123", 2000000000, 0};
     struct fake_http *srv = fake_http_start(container_handler, &s);
@@ -216,8 +207,7 @@ static void test_container_relative(void **state)
     fake_http_stop(srv);
 }
 
-static void test_container_full_uri_token_file(void **state)
-{
+static void test_container_full_uri_token_file(void **state) {
     (void)state;
     struct container_srv s = {"/creds", "file-token", 2000000000, 0};
     struct fake_http *srv = fake_http_start(container_handler, &s);
@@ -238,8 +228,7 @@ static void test_container_full_uri_token_file(void **state)
 
 /* IMDSv2 stand-in: token first, then role, then credentials; each step
  * checks the previous step's product. */
-static void imds_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud)
-{
+static void imds_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     (void)n;
     (void)ud;
     char h[128];
@@ -267,8 +256,7 @@ static void imds_handler(const struct fake_req *req, struct fake_resp *resp, int
     }
 }
 
-static void test_imds(void **state)
-{
+static void test_imds(void **state) {
     (void)state;
     struct fake_http *srv = fake_http_start(imds_handler, NULL);
     struct aws_creds c;
@@ -289,8 +277,7 @@ static void test_imds(void **state)
     fake_http_stop(srv);
 }
 
-static void test_chain_order(void **state)
-{
+static void test_chain_order(void **state) {
     (void)state;
     struct aws_creds c;
     struct bt_err err = BT_ERR_INIT;
@@ -322,14 +309,12 @@ static void test_chain_order(void **state)
 }
 
 static int64_t fake_now;
-static int64_t fake_clock(void *ud)
-{
+static int64_t fake_clock(void *ud) {
     (void)ud;
     return fake_now;
 }
 
-static void test_refresh_before_expiry(void **state)
-{
+static void test_refresh_before_expiry(void **state) {
     (void)state;
     fake_now = 1700000000;
     struct container_srv s = {"/c", NULL, fake_now + 3600, 0};
@@ -364,8 +349,7 @@ static void test_refresh_before_expiry(void **state)
     fake_http_stop(srv);
 }
 
-static void test_secrets_not_logged(void **state)
-{
+static void test_secrets_not_logged(void **state) {
     (void)state;
     char *logtext = NULL;
     size_t loglen = 0;
@@ -403,8 +387,7 @@ static void test_secrets_not_logged(void **state)
     free(logtext);
 }
 
-static void test_region_endpoint(void **state)
-{
+static void test_region_endpoint(void **state) {
     (void)state;
     const char *r;
     struct bt_err err = BT_ERR_INIT;
@@ -440,8 +423,7 @@ static void test_region_endpoint(void **state)
     buf_free(&ep);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_env, clean_env),
         cmocka_unit_test_setup(test_file_profiles, clean_env),

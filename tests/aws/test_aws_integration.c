@@ -26,31 +26,26 @@
 static struct config cfg = CONFIG_INIT;
 static char bucket[64];
 
-static struct s3_client *new_s3(void)
-{
+static struct s3_client *new_s3(void) {
     struct s3_client *c;
     struct bt_err err = BT_ERR_INIT;
     int rc = s3_client_new(&cfg, &c, &err);
-    if (rc)
-        fail_msg("s3_client_new: %s", err.msg);
+    if (rc) fail_msg("s3_client_new: %s", err.msg);
     return c;
 }
 
-static int setup_bucket(void **state)
-{
+static int setup_bucket(void **state) {
     (void)state;
     snprintf(bucket, sizeof(bucket), "btpipe-it-%ld-%ld", (long)getpid(), (long)time(NULL));
     struct s3_client *c = new_s3();
     struct bt_err err = BT_ERR_INIT;
     int rc = s3_create_bucket(c, bucket, &err);
-    if (rc)
-        fprintf(stderr, "create bucket %s: %s\n", bucket, err.msg);
+    if (rc) fprintf(stderr, "create bucket %s: %s\n", bucket, err.msg);
     s3_client_free(c);
     return rc;
 }
 
-static void test_create_bucket_idempotent(void **state)
-{
+static void test_create_bucket_idempotent(void **state) {
     (void)state;
     struct s3_client *c = new_s3();
     struct bt_err err = BT_ERR_INIT;
@@ -59,7 +54,9 @@ static void test_create_bucket_idempotent(void **state)
 }
 
 /* Deterministic bytes so a reader can check what it got without a copy. */
-static unsigned char pattern(size_t i) { return (unsigned char)((i * 2654435761u) >> 13); }
+static unsigned char pattern(size_t i) {
+    return (unsigned char)((i * 2654435761u) >> 13);
+}
 
 struct hash_sink {
     EVP_MD_CTX *md;
@@ -68,21 +65,18 @@ struct hash_sink {
     int mismatch;
 };
 
-static int hash_into(const void *data, size_t n, void *ud)
-{
+static int hash_into(const void *data, size_t n, void *ud) {
     struct hash_sink *h = ud;
     const unsigned char *p = data;
     for (size_t i = 0; i < n; i++)
-        if (p[i] != pattern(h->n + i))
-            h->mismatch = 1;
+        if (p[i] != pattern(h->n + i)) h->mismatch = 1;
     EVP_DigestUpdate(h->md, data, n);
     h->n += n;
     h->chunks++;
     return 0;
 }
 
-static void test_put_head_get_large(void **state)
-{
+static void test_put_head_get_large(void **state) {
     (void)state;
     const size_t size = 6u * 1024 * 1024 + 123;
     unsigned char *data = malloc(size);
@@ -123,8 +117,7 @@ static void test_put_head_get_large(void **state)
     free(data);
 }
 
-static void test_awkward_keys(void **state)
-{
+static void test_awkward_keys(void **state) {
     (void)state;
     const char *keys[] = {"dir/a b+c%d=e&f.csv", "dir/ünï/çødé", "dir/x~y_z-(1)!*'.txt",
                           "dir//double/slash", "dir/semi;colon,comma:at@dollar$"};
@@ -146,27 +139,23 @@ static void test_awkward_keys(void **state)
         int found = 0;
         for (size_t j = 0; j < l.n; j++)
             found |= strcmp(l.items[j].key, keys[i]) == 0;
-        if (!found)
-            fail_msg("key %s not listed back", keys[i]);
+        if (!found) fail_msg("key %s not listed back", keys[i]);
     }
     s3_listing_free(&l);
     s3_client_free(c);
 }
 
 /* Puts n small objects under prefix. */
-static void put_many(struct s3_client *c, const char *prefix, int n)
-{
+static void put_many(struct s3_client *c, const char *prefix, int n) {
     struct bt_err err = BT_ERR_INIT;
     for (int i = 0; i < n; i++) {
         char key[128];
         snprintf(key, sizeof(key), "%s%05d", prefix, i);
-        if (s3_put_object(c, bucket, key, "x", 1, NULL, &err))
-            fail_msg("put %s: %s", key, err.msg);
+        if (s3_put_object(c, bucket, key, "x", 1, NULL, &err)) fail_msg("put %s: %s", key, err.msg);
     }
 }
 
-static void test_list_pages_max_keys(void **state)
-{
+static void test_list_pages_max_keys(void **state) {
     (void)state;
     struct s3_client *c = new_s3();
     put_many(c, "small/", 25);
@@ -188,8 +177,7 @@ static void test_list_pages_max_keys(void **state)
     s3_client_free(c);
 }
 
-static void test_list_over_1000(void **state)
-{
+static void test_list_over_1000(void **state) {
     (void)state;
     struct s3_client *c = new_s3();
     put_many(c, "many/", 1003);
@@ -202,8 +190,7 @@ static void test_list_over_1000(void **state)
     s3_client_free(c);
 }
 
-static void test_not_found(void **state)
-{
+static void test_not_found(void **state) {
     (void)state;
     struct s3_client *c = new_s3();
     struct bt_err err = BT_ERR_INIT;
@@ -215,8 +202,7 @@ static void test_not_found(void **state)
     struct s3_object_info info;
     assert_int_equal(s3_head_object(c, bucket, "no/such/key.csv", &info, &err), BT_ENOTFOUND);
     assert_non_null(strstr(err.msg, "s3 HeadObject"));
-    assert_int_equal(s3_get_object_buf(c, "btpipe-no-such-bucket-x", "k", &b, &err),
-                     BT_ENOTFOUND);
+    assert_int_equal(s3_get_object_buf(c, "btpipe-no-such-bucket-x", "k", &b, &err), BT_ENOTFOUND);
     assert_non_null(strstr(err.msg, "NoSuchBucket"));
     buf_free(&b);
     s3_client_free(c);
@@ -224,8 +210,7 @@ static void test_not_found(void **state)
 
 /* The proof that the endpoint verifies signatures: the same request with
  * the right key id and a wrong secret is refused, and the right one is not. */
-static void test_wrong_secret_refused(void **state)
-{
+static void test_wrong_secret_refused(void **state) {
     (void)state;
     const char *ak = getenv("AWS_ACCESS_KEY_ID");
     assert_non_null(ak);
@@ -258,8 +243,7 @@ static void test_wrong_secret_refused(void **state)
     buf_free(&b);
 }
 
-static void test_storage_s3(void **state)
-{
+static void test_storage_s3(void **state) {
     (void)state;
     struct storage *st;
     struct bt_err err = BT_ERR_INIT;
@@ -284,8 +268,7 @@ static void test_storage_s3(void **state)
     storage_free(st);
 }
 
-static void test_batch(void **state)
-{
+static void test_batch(void **state) {
     (void)state;
     const char *queue = getenv("BTPIPE_BATCH_JOB_QUEUE");
     const char *jobdef = getenv("BTPIPE_BATCH_JOB_DEFINITION");
@@ -323,23 +306,20 @@ static void test_batch(void **state)
                              .command = cmd,
                              .ncommand = 2};
     char id1[128], id2[128];
-    if (batch_submit_job(c, &s, id1, sizeof(id1), &err))
-        fail_msg("SubmitJob: %s", err.msg);
+    if (batch_submit_job(c, &s, id1, sizeof(id1), &err)) fail_msg("SubmitJob: %s", err.msg);
     /* An array job that depends on the first. */
     const char *deps[] = {id1};
     s.job_name = "btpipe-it-array";
     s.array_size = 3;
     s.depends_on = deps;
     s.ndepends_on = 1;
-    if (batch_submit_job(c, &s, id2, sizeof(id2), &err))
-        fail_msg("SubmitJob (array): %s", err.msg);
+    if (batch_submit_job(c, &s, id2, sizeof(id2), &err)) fail_msg("SubmitJob (array): %s", err.msg);
     assert_string_not_equal(id1, id2);
 
     const char *ids[] = {id1, id2, "no-such-job-id"};
     struct batch_job *j;
     size_t n;
-    if (batch_describe_jobs(c, ids, 3, &j, &n, &err))
-        fail_msg("DescribeJobs: %s", err.msg);
+    if (batch_describe_jobs(c, ids, 3, &j, &n, &err)) fail_msg("DescribeJobs: %s", err.msg);
     assert_int_equal(n, 2); /* unknown ids are left out */
     for (size_t i = 0; i < n; i++) {
         if (strcmp(j[i].job_id, id1) == 0) {
@@ -354,7 +334,7 @@ static void test_batch(void **state)
     batch_jobs_free(j, n);
 
     /* ListJobs in every state finds the first job somewhere. */
-    static const char *const states[] = {"SUBMITTED", "PENDING", "RUNNABLE", "STARTING",
+    static const char *const states[] = {"SUBMITTED", "PENDING",   "RUNNABLE", "STARTING",
                                          "RUNNING",   "SUCCEEDED", "FAILED"};
     int seen = 0;
     for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
@@ -369,15 +349,14 @@ static void test_batch(void **state)
     assert_int_equal(batch_terminate_job(c, id2, "integration test", &err), 0);
 
     /* A queue that does not exist is a clear client error. */
-    struct batch_submit bad = {.job_name = "x", .job_queue = "btpipe-no-such-queue",
-                               .job_definition = jobdef};
+    struct batch_submit bad = {
+        .job_name = "x", .job_queue = "btpipe-no-such-queue", .job_definition = jobdef};
     assert_int_not_equal(batch_submit_job(c, &bad, id1, sizeof(id1), &err), 0);
     assert_non_null(strstr(err.msg, "batch SubmitJob: HTTP"));
     batch_client_free(c);
 }
 
-int main(void)
-{
+int main(void) {
     if (!getenv("AWS_ENDPOINT_URL") || !getenv("AWS_ACCESS_KEY_ID")) {
         fprintf(stderr, "test_aws_integration: needs the local stack; run "
                         "deploy/local/stack-up.sh and source .stack/env (skipped)\n");

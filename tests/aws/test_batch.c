@@ -18,7 +18,7 @@
 static struct config cfg = CONFIG_INIT;
 
 static const struct batch_exit_rule rules[] = {
-    {"EXIT", "65", NULL, NULL},      /* bad input: never retried */
+    {"EXIT", "65", NULL, NULL}, /* bad input: never retried */
     {"RETRY", "*", NULL, NULL},
     {"RETRY", NULL, "Host EC2*", NULL},
 };
@@ -28,8 +28,7 @@ static const struct batch_kv env[] = {{"BTPIPE_MANIFEST", "s3://r/manifests/p1"}
 static const char *const cmd[] = {"btpipe-runner", "job", "--manifest", "s3://r/m"};
 static const char *const deps[] = {"job-a", "job-b"};
 
-static struct batch_submit full_submit(void)
-{
+static struct batch_submit full_submit(void) {
     struct batch_submit s = {
         .job_name = "plan-p1_chunk-0",
         .job_queue = "btpipe-jobs",
@@ -53,8 +52,7 @@ static struct batch_submit full_submit(void)
     return s;
 }
 
-static void test_submit_json(void **state)
-{
+static void test_submit_json(void **state) {
     (void)state;
     struct batch_submit s = full_submit();
     char *body;
@@ -65,31 +63,26 @@ static void test_submit_json(void **state)
     assert_non_null(o);
     assert_string_equal(json_string_value(json_object_get(o, "jobName")), "plan-p1_chunk-0");
     assert_string_equal(json_string_value(json_object_get(o, "jobQueue")), "btpipe-jobs");
-    assert_string_equal(json_string_value(json_object_get(o, "jobDefinition")),
-                        "btpipe-runner:3");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "arrayProperties"),
-                                                        "size")),
-                     250);
+    assert_string_equal(json_string_value(json_object_get(o, "jobDefinition")), "btpipe-runner:3");
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(o, "arrayProperties"), "size")), 250);
     json_t *d = json_object_get(o, "dependsOn");
     assert_int_equal(json_array_size(d), 2);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "jobId")),
-                        "job-b");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "type")),
-                        "N_TO_N");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 1), "jobId")), "job-b");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "type")), "N_TO_N");
     json_t *r = json_object_get(o, "retryStrategy");
     assert_int_equal(json_integer_value(json_object_get(r, "attempts")), 3);
     json_t *eoe = json_object_get(r, "evaluateOnExit");
     assert_int_equal(json_array_size(eoe), 3);
     assert_string_equal(json_string_value(json_object_get(json_array_get(eoe, 0), "action")),
                         "EXIT");
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(eoe, 0), "onExitCode")), "65");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(eoe, 0), "onExitCode")),
+                        "65");
     assert_null(json_object_get(json_array_get(eoe, 0), "onStatusReason"));
     assert_string_equal(
-        json_string_value(json_object_get(json_array_get(eoe, 2), "onStatusReason")),
-        "Host EC2*");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "timeout"),
-                                                        "attemptDurationSeconds")),
+        json_string_value(json_object_get(json_array_get(eoe, 2), "onStatusReason")), "Host EC2*");
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_object_get(o, "timeout"), "attemptDurationSeconds")),
                      3600);
     assert_string_equal(json_string_value(json_object_get(json_object_get(o, "tags"), "team")),
                         "quant");
@@ -112,8 +105,7 @@ static void test_submit_json(void **state)
     free(body);
 }
 
-static void test_submit_validation(void **state)
-{
+static void test_submit_validation(void **state) {
     (void)state;
     char *body;
     struct bt_err err = BT_ERR_INIT;
@@ -149,8 +141,7 @@ static const char describe_resp[] =
     "\"RUNNING\":1,\"RUNNABLE\":1}}},"
     "{\"jobId\":\"j2:3\",\"status\":\"SUCCEEDED\",\"arrayProperties\":{\"index\":3}}]}";
 
-static void test_parse_jobs(void **state)
-{
+static void test_parse_jobs(void **state) {
     (void)state;
     struct batch_job *j;
     size_t n;
@@ -191,16 +182,16 @@ static void test_parse_jobs(void **state)
                          BT_EINPUT);
 }
 
-static void test_parse_error(void **state)
-{
+static void test_parse_error(void **state) {
     (void)state;
     char code[64], msg[256];
     const char *j = "{\"__type\":\"ClientException\",\"message\":\"Job queue does not exist\"}";
     batch_parse_error(j, strlen(j), NULL, code, sizeof(code), msg, sizeof(msg));
     assert_string_equal(code, "ClientException");
     assert_string_equal(msg, "Job queue does not exist");
-    const char *x = "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>"
-                    "<![CDATA[ The request signature ]]></Message></Error></Errors></ErrorResponse>";
+    const char *x =
+        "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch</Code><Message>"
+        "<![CDATA[ The request signature ]]></Message></Error></Errors></ErrorResponse>";
     batch_parse_error(x, strlen(x), NULL, code, sizeof(code), msg, sizeof(msg));
     assert_string_equal(code, "SignatureDoesNotMatch");
     assert_string_equal(msg, "The request signature");
@@ -219,8 +210,7 @@ struct batch_fake {
     int throttle_first;
 };
 
-static void batch_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud)
-{
+static void batch_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     struct batch_fake *f = ud;
     snprintf(f->method, sizeof(f->method), "%s", req->method);
     snprintf(f->path, sizeof(f->path), "%s", req->target);
@@ -256,8 +246,7 @@ static void batch_handler(const struct fake_req *req, struct fake_resp *resp, in
     }
 }
 
-static void test_client(void **state)
-{
+static void test_client(void **state) {
     (void)state;
     struct batch_fake f;
     memset(&f, 0, sizeof(f));
@@ -328,13 +317,10 @@ static void test_client(void **state)
     unsetenv("AWS_ENDPOINT_URL_BATCH");
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_submit_json),
-        cmocka_unit_test(test_submit_validation),
-        cmocka_unit_test(test_parse_jobs),
-        cmocka_unit_test(test_parse_error),
+        cmocka_unit_test(test_submit_json), cmocka_unit_test(test_submit_validation),
+        cmocka_unit_test(test_parse_jobs),  cmocka_unit_test(test_parse_error),
         cmocka_unit_test(test_client),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

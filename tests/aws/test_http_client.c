@@ -14,15 +14,14 @@
 
 static const struct http_retry_policy fast = {.max_attempts = 4, .base_ms = 1, .cap_ms = 5};
 
-static void test_rules(void **state)
-{
+static void test_rules(void **state) {
     (void)state;
     assert_true(http_retryable(1, 0, NULL, NULL));
     assert_true(http_retryable(0, 500, "", NULL));
     assert_true(http_retryable(0, 503, "<Error><Code>SlowDown</Code></Error>", NULL));
     assert_true(http_retryable(0, 429, "", NULL));
-    assert_true(http_retryable(0, 400, "{\"__type\":\"ThrottlingException\",\"message\":\"x\"}",
-                               NULL));
+    assert_true(
+        http_retryable(0, 400, "{\"__type\":\"ThrottlingException\",\"message\":\"x\"}", NULL));
     assert_true(http_retryable(0, 400, "", "ThrottlingException:http://x"));
     assert_false(http_retryable(0, 400, "{\"__type\":\"ClientException\"}", NULL));
     assert_false(http_retryable(0, 403, "<Code>SignatureDoesNotMatch</Code>", NULL));
@@ -31,8 +30,7 @@ static void test_rules(void **state)
     assert_false(http_retryable(0, 301, "", NULL));
 }
 
-static void test_backoff(void **state)
-{
+static void test_backoff(void **state) {
     (void)state;
     /* Full jitter: never above min(cap, base*2^(n-1)), reaches it for some rnd. */
     assert_int_equal(http_backoff_ms(1, 100, 20000, 100), 100);
@@ -52,14 +50,12 @@ struct script {
     int n;
 };
 
-static void scripted(const struct fake_req *req, struct fake_resp *resp, int n, void *ud)
-{
+static void scripted(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     (void)req;
     struct script *s = ud;
     int i = n <= s->n ? n - 1 : s->n - 1;
     resp->status = s->statuses[i];
-    if (s->bodies[i])
-        buf_puts(&resp->body, s->bodies[i]);
+    if (s->bodies[i]) buf_puts(&resp->body, s->bodies[i]);
 }
 
 struct build_ctx {
@@ -68,8 +64,7 @@ struct build_ctx {
     void *sink_ud;
 };
 
-static int build_get(void *ud, int attempt, struct http_request *req, struct bt_err *err)
-{
+static int build_get(void *ud, int attempt, struct http_request *req, struct bt_err *err) {
     (void)attempt;
     (void)err;
     struct build_ctx *b = ud;
@@ -82,8 +77,7 @@ static int build_get(void *ud, int attempt, struct http_request *req, struct bt_
 }
 
 static int run(struct script *s, struct http_response *resp, int *attempts, struct bt_err *err,
-               struct fake_http **srv_out)
-{
+               struct fake_http **srv_out) {
     struct fake_http *srv = fake_http_start(scripted, s);
     struct build_ctx b = {fake_http_url(srv), NULL, NULL};
     int rc = http_send(&fast, build_get, &b, resp, attempts, err);
@@ -91,8 +85,7 @@ static int run(struct script *s, struct http_response *resp, int *attempts, stru
     return rc;
 }
 
-static void test_503_twice_then_200(void **state)
-{
+static void test_503_twice_then_200(void **state) {
     (void)state;
     struct script s = {{503, 503, 200}, {"<Error><Code>SlowDown</Code></Error>", NULL, "ok"}, 3};
     struct http_response resp;
@@ -109,8 +102,7 @@ static void test_503_twice_then_200(void **state)
     http_response_free(&resp);
 }
 
-static void test_403_not_retried(void **state)
-{
+static void test_403_not_retried(void **state) {
     (void)state;
     struct script s = {{403, 200}, {"<Error><Code>AccessDenied</Code></Error>", "ok"}, 2};
     struct http_response resp;
@@ -127,8 +119,7 @@ static void test_403_not_retried(void **state)
     http_response_free(&resp);
 }
 
-static void test_closed_connection_retried(void **state)
-{
+static void test_closed_connection_retried(void **state) {
     (void)state;
     struct script s = {{0, 200}, {NULL, "after"}, 2}; /* 0: close without answer */
     struct http_response resp;
@@ -144,8 +135,7 @@ static void test_closed_connection_retried(void **state)
     http_response_free(&resp);
 }
 
-static void test_attempts_bounded(void **state)
-{
+static void test_attempts_bounded(void **state) {
     (void)state;
     struct script s = {{500}, {"boom"}, 1};
     struct http_response resp;
@@ -168,12 +158,10 @@ static void test_attempts_bounded(void **state)
     http_response_free(&resp);
 }
 
-static void test_throttle_json_retried(void **state)
-{
+static void test_throttle_json_retried(void **state) {
     (void)state;
-    struct script s = {{400, 200}, {"{\"__type\":\"ThrottlingException\",\"message\":\"slow\"}",
-                                     "{}"},
-                       2};
+    struct script s = {
+        {400, 200}, {"{\"__type\":\"ThrottlingException\",\"message\":\"slow\"}", "{}"}, 2};
     struct http_response resp;
     http_response_init(&resp);
     struct bt_err err = BT_ERR_INIT;
@@ -186,22 +174,19 @@ static void test_throttle_json_retried(void **state)
     http_response_free(&resp);
 }
 
-static int collect(const void *p, size_t n, void *ud)
-{
+static int collect(const void *p, size_t n, void *ud) {
     buf_append(ud, p, n);
     return 0;
 }
 
-static int refuse(const void *p, size_t n, void *ud)
-{
+static int refuse(const void *p, size_t n, void *ud) {
     (void)p;
     (void)n;
     (void)ud;
     return 1;
 }
 
-static void test_sink(void **state)
-{
+static void test_sink(void **state) {
     (void)state;
     struct script s = {{404, 200}, {"<Error><Code>NoSuchKey</Code></Error>", "streamed body"}, 2};
     struct fake_http *srv = fake_http_start(scripted, &s);
@@ -229,8 +214,7 @@ static void test_sink(void **state)
     http_response_free(&resp);
 }
 
-static void echo(const struct fake_req *req, struct fake_resp *resp, int n, void *ud)
-{
+static void echo(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     (void)n;
     (void)ud;
     resp->status = 201;
@@ -238,8 +222,7 @@ static void echo(const struct fake_req *req, struct fake_resp *resp, int n, void
     buf_printf(&resp->body, "%s %s %s", req->method, req->target, buf_cstr(&req->body));
 }
 
-static int build_put(void *ud, int attempt, struct http_request *req, struct bt_err *err)
-{
+static int build_put(void *ud, int attempt, struct http_request *req, struct bt_err *err) {
     (void)attempt;
     (void)err;
     strcpy(req->method, "PUT");
@@ -249,15 +232,13 @@ static int build_put(void *ud, int attempt, struct http_request *req, struct bt_
     return 0;
 }
 
-static void test_put_and_headers(void **state)
-{
+static void test_put_and_headers(void **state) {
     (void)state;
     struct fake_http *srv = fake_http_start(echo, NULL);
     struct http_response resp;
     http_response_init(&resp);
     struct bt_err err = BT_ERR_INIT;
-    assert_int_equal(http_send(&fast, build_put, (void *)fake_http_url(srv), &resp, NULL, &err),
-                     0);
+    assert_int_equal(http_send(&fast, build_put, (void *)fake_http_url(srv), &resp, NULL, &err), 0);
     assert_int_equal(resp.status, 201);
     assert_string_equal(buf_cstr(&resp.body), "PUT /a/b?x=1 payload");
     struct buf v = BUF_INIT;
@@ -268,8 +249,7 @@ static void test_put_and_headers(void **state)
     http_response_free(&resp);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),
         cmocka_unit_test(test_backoff),

@@ -16,8 +16,7 @@
 
 static struct config cfg = CONFIG_INIT;
 
-static void set_env(const char *endpoint)
-{
+static void set_env(const char *endpoint) {
     unsetenv("BTPIPE_CONFIG_FILE");
     unsetenv("AWS_ENDPOINT_URL");
     unsetenv("BTPIPE_S3_LIST_MAX_KEYS");
@@ -53,8 +52,7 @@ static const char page2[] =
     "<Contents><Key>p/c.csv</Key><ETag>\"ghi\"</ETag><Size>7</Size></Contents>"
     "</ListBucketResult>";
 
-static void test_parse_list(void **state)
-{
+static void test_parse_list(void **state) {
     (void)state;
     struct s3_list_page p;
     struct bt_err err = BT_ERR_INIT;
@@ -70,8 +68,8 @@ static void test_parse_list(void **state)
     s3_list_page_free(&p);
 
     const char *bad[] = {
-        "<ListBucketResult><Contents><Key>x</Key>",                 /* truncated XML */
-        "<Error><Code>x</Code></Error>",                            /* wrong root */
+        "<ListBucketResult><Contents><Key>x</Key>", /* truncated XML */
+        "<Error><Code>x</Code></Error>",            /* wrong root */
         "<ListBucketResult><Contents><Size>1</Size></Contents></ListBucketResult>", /* no key */
         "<ListBucketResult><Contents><Key>k</Key><Size>-1</Size></Contents></ListBucketResult>",
         "<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>", /* no token */
@@ -82,8 +80,7 @@ static void test_parse_list(void **state)
     }
 }
 
-static void test_parse_error(void **state)
-{
+static void test_parse_error(void **state) {
     (void)state;
     const char *x = "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code>"
                     "<Message>The specified key does not exist.</Message><Key>k</Key></Error>";
@@ -95,8 +92,7 @@ static void test_parse_error(void **state)
     assert_string_equal(code, "");
 }
 
-static void test_location(void **state)
-{
+static void test_location(void **state) {
     (void)state;
     set_env("http://s3.local:9000");
     struct s3_client *c;
@@ -136,23 +132,19 @@ struct s3_fake {
     char host[128];
 };
 
-static void s3_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud)
-{
+static void s3_handler(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     struct s3_fake *f = ud;
     int i = n <= f->n ? n - 1 : f->n - 1;
-    if (n <= 8)
-        snprintf(f->targets[n - 1], sizeof(f->targets[0]), "%s", req->target);
+    if (n <= 8) snprintf(f->targets[n - 1], sizeof(f->targets[0]), "%s", req->target);
     fake_req_header(req, "Authorization", f->auth, sizeof(f->auth));
     fake_req_header(req, "X-Amz-Content-Sha256", f->sha, sizeof(f->sha));
     fake_req_header(req, "Host", f->host, sizeof(f->host));
     resp->status = f->statuses[i];
-    if (f->bodies[i])
-        buf_puts(&resp->body, f->bodies[i]);
+    if (f->bodies[i]) buf_puts(&resp->body, f->bodies[i]);
     buf_puts(&resp->headers, "ETag: \"e1\"\r\nLast-Modified: Wed, 12 Oct 2009 17:50:00 GMT\r\n");
 }
 
-static struct s3_client *client_for(struct fake_http *srv)
-{
+static struct s3_client *client_for(struct fake_http *srv) {
     set_env(fake_http_url(srv));
     struct s3_client *c;
     struct bt_err err = BT_ERR_INIT;
@@ -160,12 +152,12 @@ static struct s3_client *client_for(struct fake_http *srv)
     return c;
 }
 
-static void test_get_retries_503(void **state)
-{
+static void test_get_retries_503(void **state) {
     (void)state;
     struct s3_fake f = {.statuses = {503, 503, 200},
                         {"<Error><Code>SlowDown</Code></Error>",
-                         "<Error><Code>InternalError</Code></Error>", "the body"}, .n = 3};
+                         "<Error><Code>InternalError</Code></Error>", "the body"},
+                        .n = 3};
     struct fake_http *srv = fake_http_start(s3_handler, &f);
     struct s3_client *c = client_for(srv);
     struct buf out = BUF_INIT;
@@ -178,20 +170,19 @@ static void test_get_retries_503(void **state)
     assert_string_equal(f.targets[2], "/bkt/dir/a%20b%2Bc%25.csv");
     assert_non_null(strstr(f.auth, "AWS4-HMAC-SHA256 Credential=AKIDTEST/"));
     assert_non_null(strstr(f.auth, "/us-east-1/s3/aws4_request"));
-    assert_string_equal(f.sha,
-                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(f.sha, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     buf_free(&out);
     s3_client_free(c);
     fake_http_stop(srv);
 }
 
-static void test_403_once_named_error(void **state)
-{
+static void test_403_once_named_error(void **state) {
     (void)state;
     struct s3_fake f = {.statuses = {403, 200},
                         {"<Error><Code>SignatureDoesNotMatch</Code><Message>The request "
                          "signature we calculated does not match</Message></Error>",
-                         "x"}, .n = 2};
+                         "x"},
+                        .n = 2};
     struct fake_http *srv = fake_http_start(s3_handler, &f);
     struct s3_client *c = client_for(srv);
     struct buf out = BUF_INIT;
@@ -207,8 +198,7 @@ static void test_403_once_named_error(void **state)
     fake_http_stop(srv);
 }
 
-static void test_closed_connection_retried(void **state)
-{
+static void test_closed_connection_retried(void **state) {
     (void)state;
     struct s3_fake f = {.statuses = {0, 0, 200}, .bodies = {NULL, NULL, ""}, .n = 3};
     struct fake_http *srv = fake_http_start(s3_handler, &f);
@@ -217,18 +207,17 @@ static void test_closed_connection_retried(void **state)
     assert_int_equal(s3_put_object(c, "b", "k", "hello", 5, "text/plain", &err), 0);
     assert_int_equal(s3_client_last_attempts(c), 3);
     /* The body's real hash is signed. */
-    assert_string_equal(f.sha,
-                        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+    assert_string_equal(f.sha, "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
     s3_client_free(c);
     fake_http_stop(srv);
 }
 
-static void test_not_found_and_head(void **state)
-{
+static void test_not_found_and_head(void **state) {
     (void)state;
-    struct s3_fake f = {.statuses = {404, 404, 200},
-                        {"<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", NULL,
-                         NULL}, .n = 3};
+    struct s3_fake f = {
+        .statuses = {404, 404, 200},
+        {"<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>", NULL, NULL},
+        .n = 3};
     struct fake_http *srv = fake_http_start(s3_handler, &f);
     struct s3_client *c = client_for(srv);
     struct buf out = BUF_INIT;
@@ -248,8 +237,7 @@ static void test_not_found_and_head(void **state)
     fake_http_stop(srv);
 }
 
-static void test_list_pages(void **state)
-{
+static void test_list_pages(void **state) {
     (void)state;
     struct s3_fake f = {.statuses = {200, 200}, .bodies = {page1, page2}, .n = 2};
     struct fake_http *srv = fake_http_start(s3_handler, &f);
@@ -268,8 +256,7 @@ static void test_list_pages(void **state)
     fake_http_stop(srv);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_list),
         cmocka_unit_test(test_parse_error),

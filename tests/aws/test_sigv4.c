@@ -21,42 +21,33 @@
 
 #define SUITE BTPIPE_SHARED_DIR "/testdata/aws-sigv4-suite"
 
-static char *slurp(const char *dir, const char *name, size_t *len)
-{
+static char *slurp(const char *dir, const char *name, size_t *len) {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s/%s", SUITE, dir, name);
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
+    if (!f) return NULL;
     struct buf b = BUF_INIT;
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0)
         buf_append(&b, tmp, n);
     fclose(f);
-    if (len)
-        *len = b.len;
+    if (len) *len = b.len;
     return b.p ? buf_detach(&b) : strdup("");
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
+static int hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
 }
 
 /* Percent-decodes s[0..n) into a new string (the signer re-encodes). */
-static char *pct_decode(const char *s, size_t n)
-{
+static char *pct_decode(const char *s, size_t n) {
     struct buf b = BUF_INIT;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 &&
-            hexval(s[i + 2]) >= 0) {
+        if (s[i] == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
             buf_putc(&b, (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2])));
             i += 2;
         } else {
@@ -82,14 +73,12 @@ struct parsed_req {
 
 /* Raw HTTP: request line (the URI may hold spaces), headers with folded
  * continuation lines, blank line, body. */
-static void parse_req(char *raw, size_t len, struct parsed_req *r)
-{
+static void parse_req(char *raw, size_t len, struct parsed_req *r) {
     memset(r, 0, sizeof(*r));
     r->raw = raw;
     char *end = raw + len;
     char *eol = strchr(raw, '\n');
-    if (!eol)
-        eol = end;
+    if (!eol) eol = end;
     char *sp1 = memchr(raw, ' ', (size_t)(eol - raw));
     char *sp2 = eol;
     while (sp2 > sp1 && *sp2 != ' ')
@@ -141,8 +130,7 @@ static void parse_req(char *raw, size_t len, struct parsed_req *r)
     }
 }
 
-static void free_req(struct parsed_req *r)
-{
+static void free_req(struct parsed_req *r) {
     free(r->method);
     free(r->path);
     for (size_t i = 0; i < r->nq; i++) {
@@ -157,8 +145,7 @@ static void free_req(struct parsed_req *r)
 }
 
 /* Signs one case; returns the number of the three checks that failed. */
-static int run_case(const char *name, int verbose)
-{
+static int run_case(const char *name, int verbose) {
     size_t len = 0;
     char *raw = slurp(name, "request.txt", &len);
     char *ctx_text = slurp(name, "context.json", NULL);
@@ -176,8 +163,8 @@ static int run_case(const char *name, int verbose)
     assert_non_null(ctx);
     json_t *cred = json_object_get(ctx, "credentials");
     struct tm tm = {0};
-    assert_non_null(strptime(json_string_value(json_object_get(ctx, "timestamp")),
-                             "%Y-%m-%dT%H:%M:%SZ", &tm));
+    assert_non_null(
+        strptime(json_string_value(json_object_get(ctx, "timestamp")), "%Y-%m-%dT%H:%M:%SZ", &tm));
 
     struct sigv4_params p = {
         .access_key = json_string_value(json_object_get(cred, "access_key_id")),
@@ -237,14 +224,12 @@ static int run_case(const char *name, int verbose)
     return bad;
 }
 
-static int case_cmp(const void *a, const void *b)
-{
+static int case_cmp(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Every case folder in the suite, sorted. */
-static size_t list_cases(char ***out)
-{
+static size_t list_cases(char ***out) {
     DIR *d = opendir(SUITE);
     assert_non_null(d);
     char **names = NULL;
@@ -263,8 +248,7 @@ static size_t list_cases(char ***out)
 }
 
 /* The cases the brief singles out (header-*): each must pass all three checks. */
-static void test_header_cases(void **state)
-{
+static void test_header_cases(void **state) {
     (void)state;
     char **names;
     size_t n = list_cases(&names), ran = 0;
@@ -280,14 +264,12 @@ static void test_header_cases(void **state)
 }
 
 /* Every case in the suite, counted and required. */
-static void test_all_cases(void **state)
-{
+static void test_all_cases(void **state) {
     (void)state;
     char **names;
     size_t n = list_cases(&names), pass = 0;
     for (size_t i = 0; i < n; i++) {
-        if (run_case(names[i], 1) == 0)
-            pass++;
+        if (run_case(names[i], 1) == 0) pass++;
         free(names[i]);
     }
     free(names);
@@ -298,8 +280,7 @@ static void test_all_cases(void **state)
 }
 
 /* S3 shape: no normalization, one encoding, UNSIGNED-PAYLOAD signed in. */
-static void test_s3_shape(void **state)
-{
+static void test_s3_shape(void **state) {
     (void)state;
     struct sigv4_header h[] = {{"Host", "b.s3.amazonaws.com"}};
     struct sigv4_param q[] = {{"prefix", "a b/c"}, {"list-type", "2"}};
@@ -323,8 +304,8 @@ static void test_s3_shape(void **state)
     assert_int_equal(sigv4_sign(&req, &p, &res, &err), 0);
     assert_string_equal(buf_cstr(&res.canonical_uri), "/dir//a%2Bb%25/../x%20y");
     assert_string_equal(buf_cstr(&res.canonical_query), "list-type=2&prefix=a%20b%2Fc");
-    assert_non_null(strstr(buf_cstr(&res.canonical_request),
-                           "x-amz-content-sha256:UNSIGNED-PAYLOAD\n"));
+    assert_non_null(
+        strstr(buf_cstr(&res.canonical_request), "x-amz-content-sha256:UNSIGNED-PAYLOAD\n"));
     assert_non_null(strstr(buf_cstr(&res.canonical_request), "x-amz-security-token:TOK\n"));
     assert_non_null(strstr(buf_cstr(&res.authorization),
                            "SignedHeaders=host;x-amz-content-sha256;x-amz-date;"
@@ -334,8 +315,7 @@ static void test_s3_shape(void **state)
 }
 
 /* Missing pieces are errors, not signatures over garbage. */
-static void test_errors(void **state)
-{
+static void test_errors(void **state) {
     (void)state;
     struct sigv4_header h[] = {{"Host", "x"}};
     struct sigv4_request req = {.method = "GET", .path = "/", .headers = h, .nheaders = 1};
@@ -351,8 +331,7 @@ static void test_errors(void **state)
     sigv4_result_free(&res);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header_cases),
         cmocka_unit_test(test_all_cases),

@@ -17,8 +17,7 @@
 
 static struct config cfg = CONFIG_INIT;
 
-static void test_split(void **state)
-{
+static void test_split(void **state) {
     (void)state;
     char b[64];
     const char *k;
@@ -32,8 +31,7 @@ static void test_split(void **state)
     assert_int_equal(storage_split_s3("s3://bkt/x", b, 3, &k), BT_EINPUT);
 }
 
-static void test_files(void **state)
-{
+static void test_files(void **state) {
     (void)state;
     char dir[] = "/tmp/btpipe-storage-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -91,8 +89,7 @@ static void test_files(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-static void s3_echo(const struct fake_req *req, struct fake_resp *resp, int n, void *ud)
-{
+static void s3_echo(const struct fake_req *req, struct fake_resp *resp, int n, void *ud) {
     (void)n;
     (void)ud;
     if (strcmp(req->method, "PUT") == 0) {
@@ -100,18 +97,18 @@ static void s3_echo(const struct fake_req *req, struct fake_resp *resp, int n, v
     } else if (strcmp(req->target, "/bkt/dir/obj.txt") == 0) {
         buf_puts(&resp->body, "from s3");
     } else if (strncmp(req->target, "/bkt?list-type=2&prefix=dir%2F", 30) == 0) {
-        buf_puts(&resp->body, "<ListBucketResult><IsTruncated>false</IsTruncated>"
-                              "<Contents><Key>dir/z</Key><Size>2</Size><ETag>\"b\"</ETag></Contents>"
-                              "<Contents><Key>dir/a</Key><Size>1</Size><ETag>\"a\"</ETag></Contents>"
-                              "</ListBucketResult>");
+        buf_puts(&resp->body,
+                 "<ListBucketResult><IsTruncated>false</IsTruncated>"
+                 "<Contents><Key>dir/z</Key><Size>2</Size><ETag>\"b\"</ETag></Contents>"
+                 "<Contents><Key>dir/a</Key><Size>1</Size><ETag>\"a\"</ETag></Contents>"
+                 "</ListBucketResult>");
     } else {
         resp->status = 404;
         buf_puts(&resp->body, "<Error><Code>NoSuchKey</Code></Error>");
     }
 }
 
-static void test_s3_uris(void **state)
-{
+static void test_s3_uris(void **state) {
     (void)state;
     struct fake_http *srv = fake_http_start(s3_echo, NULL);
     setenv("AWS_REGION", "us-east-1", 1);
@@ -142,8 +139,7 @@ static void test_s3_uris(void **state)
     fake_http_stop(srv);
 }
 
-int main(void)
-{
+int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_files),

@@ -216,6 +216,13 @@ def main():
     exp1 = runner_expected(a.runner, [p for _, p in files[:FIRST_BATCH]], tmp, "first")
     exp2 = runner_expected(a.runner, [p for _, p in files], tmp, "all")
 
+    # Fresh topics need a moment before their leader is elected; services
+    # that read them at once must not be what this test is about.
+    r = subprocess.run([a.e2e_kafka, "ensure"], env=env, capture_output=True, text=True,
+                       timeout=120)
+    if r.returncode != 0:
+        fail(f"creating topics: {r.stderr}")
+
     svcs = Services(env, logdir)
     try:
         svcs.start("ingest", [a.ingest], {"BTPIPE_DATASETS": dataset,

@@ -5,9 +5,12 @@
  *
  *   e2e_kafka produce NAME KEY VALUE   raw VALUE to <prefix>.NAME under KEY
  *   e2e_kafka deadletters              one line per dead letter:
- *                                      source_topic<TAB>service<TAB>reason */
+ *                                      source_topic<TAB>service<TAB>reason
+ *   e2e_kafka ensure                   creates the topics and waits until each
+ *                                      can be read (its leader is elected) */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "btpipe/v1/dead_letter.pb-c.h"
 #include "config.h"
@@ -23,6 +26,27 @@ static const struct {
     {"completions", TOPIC_COMPLETIONS}, {"results", TOPIC_RESULTS},
     {"deadletter", TOPIC_DEADLETTER},
 };
+
+/* kafka_read_all callback that reads nothing. */
+static int ignore(const struct kafka_msg *m, void *ud) {
+    (void)m;
+    (void)ud;
+    return 0;
+}
+
+/* Creates every topic, then waits (up to 30 s) until each one reads. */
+static int ensure(const struct config *cfg, struct bt_err *err) {
+    int rc = kafka_ensure_topics(cfg, err);
+    for (int t = 0; !rc && t < TOPIC_COUNT; t++) {
+        for (int attempt = 0; attempt < 60; attempt++) {
+            rc = kafka_read_all(cfg, kafka_topic_name(cfg, (enum topic_id)t), ignore, NULL, 10000,
+                                err);
+            if (!rc) break;
+            usleep(500000);
+        }
+    }
+    return rc;
+}
 
 /* kafka_read_all callback: prints one dead letter. */
 static int print_dl(const struct kafka_msg *m, void *ud) {
@@ -65,6 +89,10 @@ int main(int argc, char **argv) {
             rc = 0;
         }
         kafka_producer_free(p);
+    } else if (argc == 2 && !strcmp(argv[1], "ensure")) {
+        rc = ensure(&cfg, &err);
+        if (rc) fprintf(stderr, "e2e_kafka: %s\n", err.msg);
+        rc = rc ? 1 : 0;
     } else if (argc == 2 && !strcmp(argv[1], "deadletters")) {
         rc = kafka_read_all(&cfg, kafka_topic_name(&cfg, TOPIC_DEADLETTER), print_dl, NULL, 30000,
                             &err);
@@ -72,7 +100,7 @@ int main(int argc, char **argv) {
         if (rc) fprintf(stderr, "e2e_kafka: %s\n", err.msg);
         rc = rc ? 1 : 0;
     } else {
-        fprintf(stderr, "usage: e2e_kafka produce NAME KEY VALUE | e2e_kafka deadletters\n");
+        fprintf(stderr, "usage: e2e_kafka produce NAME KEY VALUE | deadletters | ensure\n");
         rc = 2;
     }
     config_free(&cfg);

@@ -106,8 +106,9 @@ static void test_int_and_bool(void **state) {
     struct bt_err err = BT_ERR_INIT;
     long v = 0;
     int b = 0;
-    assert_int_equal(parse(&c, "BTT_N=42\nBTT_BAD=4x\nBTT_BIG=99999\nBTT_T=Yes\nBTT_F=off\n"
-                               "BTT_NB=maybe\n",
+    assert_int_equal(parse(&c,
+                           "BTT_N=42\nBTT_BAD=4x\nBTT_BIG=99999\nBTT_T=Yes\nBTT_F=off\n"
+                           "BTT_NB=maybe\n",
                            &err),
                      0);
     assert_int_equal(config_int(&c, "BTT_N", 1, 0, 100, &v, &err), 0);
@@ -191,10 +192,8 @@ static void test_each_prefixed(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_lines),
-        cmocka_unit_test(test_parse_errors_name_line),
-        cmocka_unit_test(test_env_wins_over_file),
-        cmocka_unit_test(test_int_and_bool),
+        cmocka_unit_test(test_parse_lines),        cmocka_unit_test(test_parse_errors_name_line),
+        cmocka_unit_test(test_env_wins_over_file), cmocka_unit_test(test_int_and_bool),
         cmocka_unit_test(test_each_prefixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

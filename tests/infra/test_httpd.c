@@ -49,8 +49,8 @@ static long fetch(int port, const char *path, struct buf *out, char *ctype, size
 
 static int echo_route(const char *path, const char *query, struct buf *body,
                       const char **content_type, void *ud) {
-    buf_printf(body, "{\"path\":\"%s\",\"query\":\"%s\",\"ud\":\"%s\"}", path,
-               query ? query : "", (const char *)ud);
+    buf_printf(body, "{\"path\":\"%s\",\"query\":\"%s\",\"ud\":\"%s\"}", path, query ? query : "",
+               (const char *)ud);
     *content_type = "application/json";
     return 200;
 }
@@ -155,8 +155,7 @@ static void test_service_runtime(void **state) {
     struct buf body = BUF_INIT;
     char *help_argv[] = {"svc", "--help", NULL};
     char *argv[] = {"svc", NULL};
-    assert_int_equal(service_start(&s, "svc", 2, help_argv, "usage: svc\n", &err),
-                     SERVICE_EXIT_OK);
+    assert_int_equal(service_start(&s, "svc", 2, help_argv, "usage: svc\n", &err), SERVICE_EXIT_OK);
     setenv("BTPIPE_LOG_LEVEL", "chatty", 1);
     assert_int_equal(service_start(&s, "svc", 1, argv, "", &err), BT_ECONFIG);
     assert_non_null(strstr(err.msg, "BTPIPE_LOG_LEVEL"));

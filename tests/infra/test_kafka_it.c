@@ -20,6 +20,10 @@
 #include "kafka.h"
 #include "kafka_conf.h"
 #include "log.h"
+#include "shutdown.h"
+
+#include <pthread.h>
+#include <signal.h>
 
 #define N_MSGS 20
 #define WAIT_MS 60000
@@ -51,8 +55,9 @@ static int setup_env(void **state) {
         if (f) fclose(f);
     }
     if (!getenv("BTPIPE_KAFKA_BROKERS")) {
-        fprintf(stderr, "BTPIPE_KAFKA_BROKERS is not set and %s/.stack/env has none: "
-                        "start the stack with deploy/local/stack-up.sh\n",
+        fprintf(stderr,
+                "BTPIPE_KAFKA_BROKERS is not set and %s/.stack/env has none: "
+                "start the stack with deploy/local/stack-up.sh\n",
                 BTPIPE_SOURCE_DIR);
         return -1;
     }
@@ -203,8 +208,8 @@ static void test_group_commit_resume(void **state) {
     }
     assert_int_equal(got2, N_MSGS - N_MSGS / 2);
     for (int i = 0; i < N_MSGS; i++)
-        if (again[i] != expect[i]) fail_msg("message k%d read %d time(s) on resume, want %d", i,
-                                            again[i], expect[i]);
+        if (again[i] != expect[i])
+            fail_msg("message k%d read %d time(s) on resume, want %d", i, again[i], expect[i]);
     kafka_consumer_close(c);
 
     /* read_all sees the whole topic regardless of any group. */
@@ -267,8 +272,8 @@ static void test_deadletter_round_trip(void **state) {
     if (kafka_read_all(NULL, src_name, keep_last, &src, WAIT_MS, &err)) fail_msg("%s", err.msg);
     src.topic = src_name;
     assert_int_equal(src.value_len, sizeof junk);
-    if (deadletter_send(p, NULL, "test_kafka_it", &src, "does not decode as StrategySpec",
-                        "byte 1", &err))
+    if (deadletter_send(p, NULL, "test_kafka_it", &src, "does not decode as StrategySpec", "byte 1",
+                        &err))
         fail_msg("deadletter_send: %s", err.msg);
     if (kafka_producer_flush(p, WAIT_MS, &err)) fail_msg("flush: %s", err.msg);
     kafka_producer_free(p);
@@ -305,6 +310,41 @@ static void test_deadletter_round_trip(void **state) {
     free((void *)dlm.value);
 }
 
+static void *send_sigterm(void *arg) {
+    (void)arg;
+    usleep(1000 * 1000);
+    kill(getpid(), SIGTERM);
+    return NULL;
+}
+
+/* The loop every service runs: short polls, the shutdown flag between them;
+ * SIGTERM must end it, commit and leave the group within a few seconds. */
+static void test_sigterm_ends_poll_loop(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    const char *topic = kafka_topic_name(NULL, TOPIC_RESULTS);
+    struct kafka_consumer *c = NULL;
+    char group[96];
+    snprintf(group, sizeof group, "%s-sigterm", getenv("BTPIPE_TOPIC_PREFIX"));
+    shutdown_install();
+    if (kafka_consumer_new(NULL, group, &topic, 1, &c, &err)) fail_msg("consumer: %s", err.msg);
+    pthread_t th;
+    pthread_create(&th, NULL, send_sigterm, NULL);
+    int64_t t0 = mono_ms(), stopped = 0;
+    while (!shutdown_requested() && mono_ms() - t0 < 20000) {
+        struct kafka_msg m;
+        assert_true(kafka_consumer_poll(c, 200, &m, &err) >= 0);
+    }
+    stopped = mono_ms();
+    pthread_join(th, NULL);
+    assert_true(shutdown_requested());
+    kafka_consumer_close(c);
+    int64_t closed = mono_ms();
+    /* signal at ~1000 ms: the loop notices within one poll, close within seconds */
+    assert_true(stopped - t0 < 1000 + 500);
+    assert_true(closed - stopped < 5000);
+}
+
 /* Deletes this run's topics so repeated runs do not pile up on the broker. */
 static int teardown_topics(void **state) {
     (void)state;
@@ -333,6 +373,7 @@ int main(void) {
         cmocka_unit_test(test_group_commit_resume),
         cmocka_unit_test(test_tombstone_and_missing_topic),
         cmocka_unit_test(test_deadletter_round_trip),
+        cmocka_unit_test(test_sigterm_ends_poll_loop),
     };
     return cmocka_run_group_tests(tests, setup_env, teardown_topics);
 }

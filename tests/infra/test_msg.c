@@ -152,8 +152,8 @@ static void test_topic_names(void **state) {
     unsetenv("BTPIPE_TOPIC_PREFIX");
     assert_string_equal(kafka_topic_name(NULL, TOPIC_DATA_LANDED), "btpipe.data.landed");
     assert_string_equal(kafka_topic_name(NULL, TOPIC_DEADLETTER), "btpipe.deadletter");
-    const char *want[] = {"btpipe.data.landed", "btpipe.factors", "btpipe.strategies",
-                          "btpipe.jobs", "btpipe.completions", "btpipe.results",
+    const char *want[] = {"btpipe.data.landed", "btpipe.factors",     "btpipe.strategies",
+                          "btpipe.jobs",        "btpipe.completions", "btpipe.results",
                           "btpipe.deadletter"};
     for (int t = 0; t < TOPIC_COUNT; t++)
         assert_string_equal(kafka_topic_name(NULL, (enum topic_id)t), want[t]);
@@ -169,9 +169,12 @@ static void test_topic_names(void **state) {
 int main(void) {
     log_set_stream(fopen("/dev/null", "w"));
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hashes),          cmocka_unit_test(test_meta_and_pack),
-        cmocka_unit_test(test_deadletter_build), cmocka_unit_test(test_prop_names),
-        cmocka_unit_test(test_conf_errors_name_variable), cmocka_unit_test(test_topic_names),
+        cmocka_unit_test(test_hashes),
+        cmocka_unit_test(test_meta_and_pack),
+        cmocka_unit_test(test_deadletter_build),
+        cmocka_unit_test(test_prop_names),
+        cmocka_unit_test(test_conf_errors_name_variable),
+        cmocka_unit_test(test_topic_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,8 +131,9 @@ static void canon_build(struct canon *c) {
     f.factor_id = "mom5";
     f.version = 3;
     f.expr = "rank(ts_delta(close, 5)) / (1 + abs(ts_mean(volume, 20)))";
-    f.description = "5-day momentum \xe2\x80\x94 \xd1\x80\xd0\xb0\xd0\xbd\xd0\xb3 \xe6\x97\xa5\xe6\x9c\xac"
-                    "\nsecond line\t\"quoted\"";
+    f.description =
+        "5-day momentum \xe2\x80\x94 \xd1\x80\xd0\xb0\xd0\xbd\xd0\xb3 \xe6\x97\xa5\xe6\x9c\xac"
+        "\nsecond line\t\"quoted\"";
     f.universe = "sp500";
     f.lookback = 25;
     c->factor = f;
@@ -146,8 +147,8 @@ static void canon_build(struct canon *c) {
         c->param[i] = p;
         c->paramp[i] = &c->param[i];
     }
-    static const char *const cmd[6] = {"python", "bt.py", "{data_uri}", "{from}", "{to}",
-                                       "{out_uri}"};
+    static const char *const cmd[6] = {"python", "bt.py", "{data_uri}",
+                                       "{from}", "{to}",  "{out_uri}"};
     for (int i = 0; i < 6; i++)
         c->command[i] = (char *)cmd[i];
     Btpipe__V1__ContainerSpec cs = BTPIPE__V1__CONTAINER_SPEC__INIT;
