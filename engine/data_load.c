@@ -105,7 +105,7 @@ int data_list_files(const char *const *paths, size_t n, enum data_layout layout,
             rc = walk(dir.p, spec->recursive, 0, &l, err);
             buf_free(&dir);
             if (rc) goto fail;
-            qsort(l.v + first, l.n - first, sizeof *l.v, cmp_str);
+            if (l.n > first) qsort(l.v + first, l.n - first, sizeof *l.v, cmp_str);
         } else {
             list_add(&l, paths[i]);
         }

@@ -16,26 +16,36 @@ static inline uint64_t sort_key(double v) {
     return (b >> 63) ? ~b : b ^ 0x8000000000000000ULL;
 }
 
-/* LSD radix sort of it[0..m) by key, 8 bits a pass, skipping passes where
- * every key has the same digit: no comparator calls, which dominated rank
- * with qsort. tmp holds m items. */
-static void radix_sort(struct expr_cs_item *it, struct expr_cs_item *tmp, int m) {
-    size_t count[256];
-    for (int shift = 0; shift < 64; shift += 8) {
-        memset(count, 0, sizeof count);
-        for (int i = 0; i < m; i++)
-            count[(it[i].k >> shift) & 0xff]++;
-        if (m == 0 || count[(it[0].k >> shift) & 0xff] == (size_t)m) continue;
-        size_t pos = 0;
-        for (int d = 0; d < 256; d++) {
-            size_t c = count[d];
-            count[d] = pos;
-            pos += c;
+/* LSD radix sort of it[0..m) by key, 8 bits a pass: all eight histograms
+ * in one read, passes where every key has the same digit skipped, and the
+ * two buffers swapped rather than copied. No comparator calls, which
+ * dominated rank with qsort. tmp holds m items; the result may end in
+ * either buffer and is returned. */
+static struct expr_cs_item *radix_sort(struct expr_cs_item *it, struct expr_cs_item *tmp, int m) {
+    static const int digits = 8;
+    uint32_t count[8][256];
+    memset(count, 0, sizeof count);
+    for (int i = 0; i < m; i++) {
+        uint64_t k = it[i].k;
+        for (int d = 0; d < digits; d++)
+            count[d][(k >> (8 * d)) & 0xff]++;
+    }
+    for (int d = 0; d < digits && m > 0; d++) {
+        uint32_t *c = count[d];
+        if (c[(it[0].k >> (8 * d)) & 0xff] == (uint32_t)m) continue;
+        uint32_t pos = 0;
+        for (int b = 0; b < 256; b++) {
+            uint32_t n = c[b];
+            c[b] = pos;
+            pos += n;
         }
         for (int i = 0; i < m; i++)
-            tmp[count[(it[i].k >> shift) & 0xff]++] = it[i];
-        memcpy(it, tmp, (size_t)m * sizeof *it);
+            tmp[c[(it[i].k >> (8 * d)) & 0xff]++] = it[i];
+        struct expr_cs_item *sw = it;
+        it = tmp;
+        tmp = sw;
     }
+    return it;
 }
 
 /* pandas rank(pct=True): average rank of ties (1-based) / count. */
@@ -50,7 +60,7 @@ static void rank_row(const double *x, int n, double *o, struct expr_cs_item *it,
             it[m++].i = s;
         }
     }
-    radix_sort(it, tmp, m);
+    it = radix_sort(it, tmp, m);
     for (int i = 0; i < m;) {
         int j = i + 1;
         while (j < m && it[j].v == it[i].v)

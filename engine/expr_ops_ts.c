@@ -8,6 +8,12 @@
  * started later (with its warm-up) would differ in the last bits from a run
  * over everything, and incremental runs must match bit for bit. A window
  * with any NaN gives NaN (a window of d needs all d observations). */
+/* The window loops run over symbols with unknown trip counts, which GCC's
+ * -O2 cost model refuses to vectorize; these kernels are the engine's hot
+ * loops, so they get O3 here (clang vectorizes them at -O2 already). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,22 +47,24 @@ static void window_sum(const double *x, int t, int win, int n, double *acc) {
     }
 }
 
-/* Mean into m, and sets same[s] when every value equals today's (a constant
- * window has variance exactly 0, which two-pass arithmetic can miss). */
-static void window_mean_same(const double *x, int t, int win, int n, double *m,
-                             unsigned char *same) {
-    const double *today = x + (size_t)t * n;
-    window_sum(x, t, win, n, m);
+/* Mean into m, and in diff[s] how many values differ from today's (a
+ * constant window has variance exactly 0, which two-pass arithmetic can
+ * miss by an ulp). One fused pass, branch-free. */
+static void window_mean_diff(const double *x, int t, int win, int n, double *m, double *diff) {
+    const double *today = x + (size_t)t * n, *r = today;
     for (int s = 0; s < n; s++) {
-        m[s] /= win;
-        same[s] = today[s] == today[s];
+        m[s] = today[s];
+        diff[s] = today[s] != today[s];
     }
-    const double *r = today;
     for (int k = 1; k < win; k++) {
         r -= n;
-        for (int s = 0; s < n; s++)
-            same[s] &= r[s] == today[s];
+        for (int s = 0; s < n; s++) {
+            m[s] += r[s];
+            diff[s] += r[s] != today[s];
+        }
     }
+    for (int s = 0; s < n; s++)
+        m[s] /= win;
 }
 
 /* Sum of squared deviations from m. */
@@ -71,29 +79,47 @@ static void window_ss(const double *x, int t, int win, int n, const double *m, d
         }
 }
 
-/* Sum of co-deviations of x and y from their means. */
-static void window_cross(const double *x, const double *y, int t, int win, int n, const double *mx,
-                         const double *my, double *sxy) {
+/* Co-deviation sums of x and y about their means, in one pass. */
+static void window_co(const double *x, const double *y, int t, int win, int n, const double *mx,
+                      const double *my, double *sxx, double *syy, double *sxy) {
     const double *rx = x + (size_t)t * n, *ry = y + (size_t)t * n;
     for (int s = 0; s < n; s++)
-        sxy[s] = 0;
+        sxx[s] = syy[s] = sxy[s] = 0;
     for (int k = 0; k < win; k++, rx -= n, ry -= n)
-        for (int s = 0; s < n; s++)
-            sxy[s] += (rx[s] - mx[s]) * (ry[s] - my[s]);
+        for (int s = 0; s < n; s++) {
+            double dx = rx[s] - mx[s], dy = ry[s] - my[s];
+            sxx[s] += dx * dx;
+            syy[s] += dy * dy;
+            sxy[s] += dx * dy;
+        }
 }
 
-/* min or max of the window, NaN when any value is NaN. */
-static void window_extreme(const double *x, int t, int win, int n, int want_max, double *o) {
+/* min or max of the window, NaN when any value is NaN. The NaN test is kept
+ * apart from the comparison so the loop stays branch-free (vectorizes). */
+static void window_extreme(const double *x, int t, int win, int n, int want_max, double *o,
+                           double *bad) {
     const double *r = x + (size_t)t * n;
-    memcpy(o, r, (size_t)n * sizeof *o);
+    for (int s = 0; s < n; s++) {
+        o[s] = r[s];
+        bad[s] = r[s] != r[s];
+    }
     for (int k = 1; k < win; k++) {
         r -= n;
-        for (int s = 0; s < n; s++) {
-            double v = r[s], b = o[s];
-            int better = want_max ? v > b : v < b;
-            o[s] = (better || v != v) ? v : b;
-        }
+        if (want_max)
+            for (int s = 0; s < n; s++) {
+                double v = r[s];
+                o[s] = v > o[s] ? v : o[s];
+                bad[s] += v != v;
+            }
+        else
+            for (int s = 0; s < n; s++) {
+                double v = r[s];
+                o[s] = v < o[s] ? v : o[s];
+                bad[s] += v != v;
+            }
     }
+    for (int s = 0; s < n; s++)
+        o[s] = bad[s] != 0 ? NAN : o[s];
 }
 
 /* Position (1 = oldest .. win = today) of the window's max or min; ties go
@@ -122,20 +148,22 @@ static void window_argext(const double *x, int t, int win, int n, int want_max, 
     }
 }
 
-/* Percentile rank of today's value in its window, ties averaged. */
-static void window_rank(const double *x, int t, int win, int n, double *o, double *less,
-                        double *eq) {
+/* Percentile rank of today's value in its window, ties averaged; bad
+ * counts NaNs apart from the comparisons so the loop stays branch-free. */
+static void window_rank(const double *x, int t, int win, int n, double *o, double *less, double *eq,
+                        double *bad) {
     const double *today = x + (size_t)t * n, *r = today;
     for (int s = 0; s < n; s++)
-        less[s] = eq[s] = 0;
+        less[s] = eq[s] = bad[s] = 0;
     for (int k = 0; k < win; k++, r -= n)
         for (int s = 0; s < n; s++) {
-            less[s] += r[s] < today[s];
-            eq[s] += r[s] == today[s];
-            if (r[s] != r[s]) less[s] = NAN;
+            double v = r[s], c = today[s];
+            less[s] += v < c;
+            eq[s] += v == c;
+            bad[s] += v != v;
         }
     for (int s = 0; s < n; s++)
-        o[s] = today[s] != today[s] ? NAN : (less[s] + (eq[s] + 1) / 2) / win;
+        o[s] = bad[s] != 0 ? NAN : (less[s] + (eq[s] + 1) / 2) / win;
 }
 
 /* Weighted sum with weights w[k] for the value k rows back, divided by wsum. */
@@ -182,8 +210,8 @@ static double make_weights(int op, int win, double *w) {
 
 /* One output row of a windowed statistic (t >= win-1). */
 static void ts_row(int op, const double *x, const double *y, int t, int win, int n, double *o,
-                   double *m, double *m2, double *m3, double *m4, unsigned char *same,
-                   unsigned char *same2, const double *w, double wsum) {
+                   double *m, double *m2, double *m3, double *m4, double *m5, double *m6,
+                   const double *w, double wsum) {
     switch (op) {
     case EOP_TS_SUM: window_sum(x, t, win, n, o); break;
     case EOP_TS_MEAN:
@@ -198,10 +226,10 @@ static void ts_row(int op, const double *x, const double *y, int t, int win, int
             break;
         }
         const double *today = x + (size_t)t * n;
-        window_mean_same(x, t, win, n, m, same);
+        window_mean_diff(x, t, win, n, m, m3);
         window_ss(x, t, win, n, m, m2);
         for (int s = 0; s < n; s++) {
-            double sd = same[s] ? 0.0 : sqrt(m2[s] / (win - 1));
+            double sd = m3[s] == 0 ? 0.0 : sqrt(m2[s] / (win - 1));
             o[s] = op == EOP_TS_STD ? sd : (sd > 0 ? (today[s] - m[s]) / sd : NAN);
         }
         break;
@@ -212,28 +240,24 @@ static void ts_row(int op, const double *x, const double *y, int t, int win, int
             nan_row(o, n);
             break;
         }
-        window_mean_same(x, t, win, n, m, same);
-        window_mean_same(y, t, win, n, m2, same2);
-        window_cross(x, y, t, win, n, m, m2, o);
+        window_mean_diff(x, t, win, n, m, m3);
+        window_mean_diff(y, t, win, n, m2, m4);
+        window_co(x, y, t, win, n, m, m2, m5, m6, o);
         if (op == EOP_TS_COV) {
             for (int s = 0; s < n; s++)
                 o[s] /= win - 1;
             break;
         }
-        window_ss(x, t, win, n, m, m3);
-        for (int s = 0; s < n; s++)
-            m3[s] = same[s] ? 0.0 : m3[s];
-        window_ss(y, t, win, n, m2, m4);
         for (int s = 0; s < n; s++) {
-            double d = m3[s] * (same2[s] ? 0.0 : m4[s]);
+            double d = (m3[s] == 0 ? 0.0 : m5[s]) * (m4[s] == 0 ? 0.0 : m6[s]);
             o[s] = d > 0 ? o[s] / sqrt(d) : NAN;
         }
         break;
-    case EOP_TS_MIN: window_extreme(x, t, win, n, 0, o); break;
-    case EOP_TS_MAX: window_extreme(x, t, win, n, 1, o); break;
+    case EOP_TS_MIN: window_extreme(x, t, win, n, 0, o, m); break;
+    case EOP_TS_MAX: window_extreme(x, t, win, n, 1, o, m); break;
     case EOP_TS_ARGMIN: window_argext(x, t, win, n, 0, o, m); break;
     case EOP_TS_ARGMAX: window_argext(x, t, win, n, 1, o, m); break;
-    case EOP_TS_RANK: window_rank(x, t, win, n, o, m, m2); break;
+    case EOP_TS_RANK: window_rank(x, t, win, n, o, m, m2, m3); break;
     case EOP_TS_PRODUCT: window_product(x, t, win, n, o); break;
     case EOP_DECAY_LINEAR:
     case EOP_EWM: window_weighted(x, t, win, n, w, wsum, o); break;
@@ -264,8 +288,7 @@ void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates,
     }
     double *m = scratch(n), *m2 = scratch(n), *m3 = scratch(n), *m4 = scratch(n),
            *w = scratch((size_t)win);
-    unsigned char *same = malloc(n ? n : 1), *same2 = malloc(n ? n : 1);
-    if (!same || !same2) abort();
+    double *m5 = scratch(n), *m6 = scratch(n);
     double wsum = 0;
     if (op == EOP_DECAY_LINEAR || op == EOP_EWM) wsum = make_weights(op, win, w);
     for (int t = 0; t < ndates; t++) {
@@ -273,13 +296,13 @@ void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates,
         if (t < win - 1)
             nan_row(o, nsyms);
         else
-            ts_row(op, x, y, t, win, nsyms, o, m, m2, m3, m4, same, same2, w, wsum);
+            ts_row(op, x, y, t, win, nsyms, o, m, m2, m3, m4, m5, m6, w, wsum);
     }
     free(m);
     free(m2);
     free(m3);
     free(m4);
     free(w);
-    free(same);
-    free(same2);
+    free(m5);
+    free(m6);
 }

@@ -19,8 +19,7 @@ void run_series_alloc(struct run_series *s, int n) {
     s->turnover = calloc(m, sizeof *s->turnover);
     s->ic = calloc(m, sizeof *s->ic);
     s->rank_ic = calloc(m, sizeof *s->rank_ic);
-    if (!s->date || !s->ret || !s->value || !s->turnover || !s->ic || !s->rank_ic)
-        abort();
+    if (!s->date || !s->ret || !s->value || !s->turnover || !s->ic || !s->rank_ic) abort();
 }
 
 void run_series_free(struct run_series *s) {
@@ -58,17 +57,14 @@ static void nan_mean_std(const double *x, int n, int ddof, double *mean, double 
 
 /* empyrical.max_drawdown: wealth from 100, running peak, worst relative dip. */
 static double max_drawdown(const double *r, int n) {
-    if (n < 1)
-        return NAN;
+    if (n < 1) return NAN;
     double cum = 100.0, peak = 100.0, worst = 0.0, acc = 1.0;
     for (int i = 0; i < n; i++) {
         acc *= 1.0 + (isnan(r[i]) ? 0.0 : r[i]);
         cum = acc * 100.0;
-        if (cum > peak)
-            peak = cum;
+        if (cum > peak) peak = cum;
         double dd = (cum - peak) / peak;
-        if (dd < worst)
-            worst = dd;
+        if (dd < worst) worst = dd;
     }
     return worst;
 }
@@ -105,15 +101,13 @@ void metrics_from_series(const struct run_series *s, double initial_value,
     out->max_drawdown = max_drawdown(s->ret, n);
     if (out->max_drawdown < 0) {
         out->calmar = out->annual_return / fabs(out->max_drawdown);
-        if (isinf(out->calmar))
-            out->calmar = NAN;
+        if (isinf(out->calmar)) out->calmar = NAN;
     } else {
         out->calmar = NAN;
     }
     int pos = 0, nz = 0;
     for (int i = 0; i < n; i++) {
-        if (isnan(s->ret[i]) || s->ret[i] == 0)
-            continue;
+        if (isnan(s->ret[i]) || s->ret[i] == 0) continue;
         nz++;
         pos += s->ret[i] > 0;
     }
@@ -127,8 +121,7 @@ void metrics_from_series(const struct run_series *s, double initial_value,
 }
 
 double metrics_pearson(const double *x, const double *y, int n) {
-    if (n < 2)
-        return NAN;
+    if (n < 2) return NAN;
     double mx = 0, my = 0;
     for (int i = 0; i < n; i++) {
         mx += x[i];
@@ -143,31 +136,25 @@ double metrics_pearson(const double *x, const double *y, int n) {
         sxx += a * a;
         syy += b * b;
     }
-    if (sxx == 0 || syy == 0)
-        return NAN;
+    if (sxx == 0 || syy == 0) return NAN;
     double r = sxy / sqrt(sxx * syy);
     return r > 1 ? 1 : r < -1 ? -1 : r;
 }
 
-/* qsort context: C has no qsort_r portably, so the values travel with the
- * index through a file-static pointer set just before the sort. */
-static const double *rank_vals;
-
-/* Orders indices by value, then by index so equal values stay put. */
-static int rank_cmp(const void *a, const void *b) {
+/* Orders indices by value (ctx), then by index so equal values stay put.
+ * glibc qsort_r keeps the values out of globals: runs may be threaded. */
+static int rank_cmp(const void *a, const void *b, void *ctx) {
+    const double *rank_vals = ctx;
     int i = *(const int *)a, j = *(const int *)b;
-    if (rank_vals[i] < rank_vals[j])
-        return -1;
-    if (rank_vals[i] > rank_vals[j])
-        return 1;
+    if (rank_vals[i] < rank_vals[j]) return -1;
+    if (rank_vals[i] > rank_vals[j]) return 1;
     return (i > j) - (i < j);
 }
 
 void metrics_rank_avg(const double *x, int n, double *r, int *idx) {
     for (int i = 0; i < n; i++)
         idx[i] = i;
-    rank_vals = x;
-    qsort(idx, (size_t)n, sizeof *idx, rank_cmp);
+    qsort_r(idx, (size_t)n, sizeof *idx, rank_cmp, (void *)x);
     for (int i = 0; i < n;) {
         int j = i;
         while (j + 1 < n && x[idx[j + 1]] == x[idx[i]])
@@ -184,24 +171,19 @@ void metrics_ic_scratch(const struct panel *p, const double *factor, int d, doub
     int ns = p->nsyms, n = 0;
     double *x = scratch, *y = scratch + ns, *rx = scratch + 2 * ns, *ry = scratch + 3 * ns;
     *ic = *rank_ic = NAN;
-    if (n_out)
-        *n_out = 0;
-    if (d < 1)
-        return;
+    if (n_out) *n_out = 0;
+    if (d < 1) return;
     const double *c = p->f[PF_CLOSE];
     for (int s = 0; s < ns; s++) {
         double f = factor[panel_idx(p, d - 1, s)];
         double c0 = c[panel_idx(p, d - 1, s)], c1 = c[panel_idx(p, d, s)];
-        if (!isfinite(f) || !isfinite(c0) || !isfinite(c1) || c0 == 0)
-            continue;
+        if (!isfinite(f) || !isfinite(c0) || !isfinite(c1) || c0 == 0) continue;
         x[n] = f;
         y[n] = c1 / c0 - 1.0;
         n++;
     }
-    if (n_out)
-        *n_out = n;
-    if (n < 2)
-        return;
+    if (n_out) *n_out = n;
+    if (n < 2) return;
     *ic = metrics_pearson(x, y, n);
     metrics_rank_avg(x, n, rx, iscratch);
     metrics_rank_avg(y, n, ry, iscratch);
@@ -213,8 +195,7 @@ void metrics_ic_at(const struct panel *p, const double *factor, int d, double *i
     size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
     double *scratch = malloc(4 * ns * sizeof *scratch);
     int *iscratch = malloc(ns * sizeof *iscratch);
-    if (!scratch || !iscratch)
-        abort();
+    if (!scratch || !iscratch) abort();
     metrics_ic_scratch(p, factor, d, scratch, iscratch, ic, rank_ic, NULL);
     free(scratch);
     free(iscratch);
@@ -231,8 +212,7 @@ static double np_quantile(const double *v, int n, double q) {
     /* numpy's virtual index for "linear" (alpha = beta = 1), term for term */
     double h = n * q + (1.0 + q * (1.0 - 1.0 - 1.0)) - 1.0;
     int lo = (int)floor(h);
-    if (lo >= n - 1)
-        return v[n - 1];
+    if (lo >= n - 1) return v[n - 1];
     double t = h - lo, a = v[lo], b = v[lo + 1], diff = b - a;
     /* numpy's _lerp: the form that is exact at the nearer end */
     return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;

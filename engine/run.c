@@ -13,8 +13,7 @@
 /* calloc that aborts, as buf.h does: a run that cannot allocate is over. */
 static void *xcalloc(size_t n, size_t size) {
     void *p = calloc(n ? n : 1, size);
-    if (!p)
-        abort();
+    if (!p) abort();
     return p;
 }
 
@@ -32,8 +31,7 @@ void book_init(struct run_book *b, enum run_kind kind, int nsyms, const struct r
     b->entry = xcalloc(n, sizeof(double));
     for (int s = 0; s < nsyms; s++) {
         b->last_close[s] = NAN;
-        if (kind == RUN_SIGNAL)
-            b->cash_s[s] = prm->cash / nsyms;
+        if (kind == RUN_SIGNAL) b->cash_s[s] = prm->cash / nsyms;
     }
 }
 
@@ -72,12 +70,10 @@ static int params_check(const struct run_params *prm, struct bt_err *err) {
 static int run_range(const struct panel *p, int32_t from, int32_t to, int *d0, int *d1,
                      struct bt_err *err) {
     if (from && to && from > to)
-        return bt_err_set(err, BT_EINPUT, "from", "--from %d is after --to %d", (int)from,
-                          (int)to);
+        return bt_err_set(err, BT_EINPUT, "from", "--from %d is after --to %d", (int)from, (int)to);
     *d0 = from ? panel_lower_date(p, from) : 0;
     *d1 = p->ndates - 1;
-    if (to)
-        *d1 = panel_lower_date(p, to + 1) - 1; /* YYYYMMDD + 1 orders after every date <= to */
+    if (to) *d1 = panel_lower_date(p, to + 1) - 1; /* YYYYMMDD + 1 orders after every date <= to */
     if (p->ndates == 0 || *d0 > *d1)
         return bt_err_set(err, BT_ENOTFOUND, NULL, "no data date in the range %d..%d", (int)from,
                           (int)to);
@@ -96,19 +92,16 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
     int *iscratch = NULL, qcnt[RUN_MAX_QUANTILES] = {0};
     memset(out, 0, sizeof *out);
     memset(&b, 0, sizeof b);
-    if ((rc = run_kind_parse(kind_s, &kind, err)))
-        return rc;
+    if ((rc = run_kind_parse(kind_s, &kind, err))) return rc;
     if (params)
         prm = *params;
     else
         run_params_default(&prm);
-    if ((rc = params_check(&prm, err)) || (rc = run_range(p, from, to, &d0, &d1, err)))
-        return rc;
+    if ((rc = params_check(&prm, err)) || (rc = run_range(p, from, to, &d0, &d1, err))) return rc;
     book_init(&b, kind, p->nsyms, &prm);
     double initial = prm.cash;
     if (state_in) {
-        if ((rc = state_read(state_in, state_in_len, p, &b, err)))
-            goto fail;
+        if ((rc = state_read(state_in, state_in_len, p, &b, err))) goto fail;
         if (d0 == 0 || b.date != p->dates[d0 - 1]) {
             rc = bt_err_set(err, BT_EINPUT, "state",
                             "the state ends on %d but the run starts on %d: it must end on the "
@@ -159,8 +152,7 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
         }
     }
     b.date = p->dates[d1];
-    if ((rc = state_write(&b, p, &st, err)))
-        goto fail;
+    if ((rc = state_write(&b, p, &st, err))) goto fail;
     out->state_len = st.len;
     out->state = (unsigned char *)buf_detach(&st);
     metrics_from_series(&out->series, initial, &out->summary);
@@ -169,8 +161,7 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
         out->summary.quantile_ret[i] = qcnt[i] ? qsum[i] / qcnt[i] : NAN;
     rc = 0;
 fail:
-    if (rc)
-        run_output_free(out);
+    if (rc) run_output_free(out);
     buf_free(&st);
     book_free(&b);
     free(scratch);

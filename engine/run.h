@@ -112,7 +112,7 @@ struct run_summary {
     double turnover;          /* mean of the turnover column */
     double ic_mean, ic_std, ic_ir;
     double rank_ic_mean, rank_ic_std, rank_ic_ir;
-    int days;                 /* n */
+    int days; /* n */
     /* Mean next-day return per factor quantile, as alphalens
      * mean_return_by_quantile(by_date=False, demeaned=False): per date the
      * mean over the bucket's symbols, then the mean over dates; buckets as
@@ -124,8 +124,7 @@ struct run_summary {
 
 /* Fills every field but the quantile ones from s (nq = 0). initial_value is
  * the value before the first row (for final_value when n == 0). */
-void metrics_from_series(const struct run_series *s, double initial_value,
-                         struct run_summary *out);
+void metrics_from_series(const struct run_series *s, double initial_value, struct run_summary *out);
 
 struct run_output {
     struct run_series series;
@@ -156,9 +155,9 @@ int run_pair(const struct panel *p, const double *factor, const char *kind,
  * does not stop the others; the return value is 0 unless something shared
  * failed (then err says what). outs and errs hold n entries each. */
 struct run_pair_spec {
-    const char *id;      /* caller's name for the pair (not interpreted) */
-    const char *factor;  /* expression text */
-    const char *kind;    /* strategy kind */
+    const char *id;     /* caller's name for the pair (not interpreted) */
+    const char *factor; /* expression text */
+    const char *kind;   /* strategy kind */
     struct run_params params;
     const void *state_in; /* NULL = fresh */
     size_t state_in_len;
@@ -170,7 +169,6 @@ int run_many(const struct panel *p, const struct run_pair_spec *specs, int n, in
 /* The per-date IC and rank IC of factor (dated d-1) against returns
  * close d-1 -> close d, as in run_series; NaN for d == 0. Exposed for tests
  * and the factor command. */
-void metrics_ic_at(const struct panel *p, const double *factor, int d, double *ic,
-                   double *rank_ic);
+void metrics_ic_at(const struct panel *p, const double *factor, int d, double *ic, double *rank_ic);
 
 #endif

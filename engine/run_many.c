@@ -10,18 +10,15 @@ int run_many(const struct panel *p, const struct run_pair_spec *specs, int n, in
              int32_t to, struct run_output *outs, struct bt_err *errs, struct bt_err *err) {
     struct expr_prog *prog = expr_prog_new();
     int *idx = calloc(n > 0 ? (size_t)n : 1, sizeof *idx), rc = 0;
-    if (!prog || !idx)
-        abort();
+    if (!prog || !idx) abort();
     for (int i = 0; i < n; i++) {
         memset(&outs[i], 0, sizeof outs[i]);
         bt_err_clear(&errs[i]);
         idx[i] = expr_prog_add(prog, specs[i].factor, &errs[i]);
     }
-    if ((rc = expr_prog_eval(prog, p, err)))
-        goto fail;
+    if ((rc = expr_prog_eval(prog, p, err))) goto fail;
     for (int i = 0; i < n; i++) {
-        if (idx[i] < 0)
-            continue;
+        if (idx[i] < 0) continue;
         run_pair(p, expr_prog_result(prog, idx[i]), specs[i].kind, &specs[i].params, from, to,
                  specs[i].state_in, specs[i].state_in_len, &outs[i], &errs[i]);
     }

@@ -9,11 +9,9 @@
 
 /* A symbol name that the space-separated format can carry as is. */
 static int sym_ok(const char *s) {
-    if (!s || !*s)
-        return 0;
+    if (!s || !*s) return 0;
     for (; *s; s++)
-        if (isspace((unsigned char)*s) || !isprint((unsigned char)*s))
-            return 0;
+        if (isspace((unsigned char)*s) || !isprint((unsigned char)*s)) return 0;
     return 1;
 }
 
@@ -22,8 +20,7 @@ int state_write(const struct run_book *b, const struct panel *p, struct buf *out
     buf_printf(out, "%s %d\nkind %s\ndate %d\nvalue %a\ncash %a\n", STATE_MAGIC, STATE_VERSION,
                run_kind_name(b->kind), (int)b->date, b->value, b->cash);
     for (int s = 0; s < b->nsyms; s++) {
-        if (b->pos[s] == 0 && b->cash_s[s] == 0 && b->pend[s] == 0)
-            continue;
+        if (b->pos[s] == 0 && b->cash_s[s] == 0 && b->pend[s] == 0) continue;
         if (!sym_ok(p->syms[s]))
             return bt_err_set(err, BT_EINPUT, "state", "symbol '%s' cannot be written to a state",
                               p->syms[s] ? p->syms[s] : "");
@@ -37,8 +34,7 @@ int state_write(const struct run_book *b, const struct panel *p, struct buf *out
 /* Parses one whole double token (hex or decimal, nan, inf). */
 static int tok_double(char **save, double *out) {
     char *t = strtok_r(NULL, " ", save), *end;
-    if (!t)
-        return -1;
+    if (!t) return -1;
     *out = strtod(t, &end);
     return *end ? -1 : 0;
 }
@@ -49,8 +45,7 @@ static int state_line(char *line, int lineno, const struct panel *p, struct run_
     char *save = NULL, *key = strtok_r(line, " ", &save), *end;
     char where[32];
     snprintf(where, sizeof where, "state:%d", lineno);
-    if (!key)
-        goto bad;
+    if (!key) goto bad;
     if (lineno == 1) {
         char *v = strtok_r(NULL, " ", &save);
         if (strcmp(key, STATE_MAGIC) != 0 || !v)
@@ -60,8 +55,7 @@ static int state_line(char *line, int lineno, const struct panel *p, struct run_
                    -1;
         return 0;
     }
-    if (strcmp(key, "end") == 0)
-        return 1;
+    if (strcmp(key, "end") == 0) return 1;
     if (strcmp(key, "kind") == 0) {
         char *v = strtok_r(NULL, " ", &save);
         if (!v || strcmp(v, run_kind_name(b->kind)) != 0)
@@ -71,23 +65,18 @@ static int state_line(char *line, int lineno, const struct panel *p, struct run_
     } else if (strcmp(key, "date") == 0) {
         char *v = strtok_r(NULL, " ", &save);
         long d = v ? strtol(v, &end, 10) : 0;
-        if (!v || *end || d < 18000101 || d > 29991231)
-            goto bad;
+        if (!v || *end || d < 18000101 || d > 29991231) goto bad;
         b->date = (int32_t)d;
     } else if (strcmp(key, "value") == 0) {
-        if (tok_double(&save, &b->value))
-            goto bad;
+        if (tok_double(&save, &b->value)) goto bad;
     } else if (strcmp(key, "cash") == 0) {
-        if (tok_double(&save, &b->cash))
-            goto bad;
+        if (tok_double(&save, &b->cash)) goto bad;
     } else if (strcmp(key, "sym") == 0) {
         char *name = strtok_r(NULL, " ", &save);
         double v[5];
-        if (!name)
-            goto bad;
+        if (!name) goto bad;
         for (int i = 0; i < 5; i++)
-            if (tok_double(&save, &v[i]))
-                goto bad;
+            if (tok_double(&save, &v[i])) goto bad;
         int s = panel_find_sym(p, name);
         if (s < 0)
             return bt_err_set(err, BT_EINPUT, where,
@@ -101,8 +90,7 @@ static int state_line(char *line, int lineno, const struct panel *p, struct run_
     } else {
         goto bad;
     }
-    if (strtok_r(NULL, " ", &save))
-        goto bad;
+    if (strtok_r(NULL, " ", &save)) goto bad;
     return 0;
 bad:
     bt_err_set(err, BT_EINPUT, where, "malformed state line (key '%s')", key ? key : "");
@@ -113,8 +101,7 @@ int state_read(const void *bytes, size_t len, const struct panel *p, struct run_
                struct bt_err *err) {
     int rc = BT_EINPUT, lineno = 0, ended = 0;
     char *text = malloc(len + 1);
-    if (!text)
-        abort();
+    if (!text) abort();
     memcpy(text, bytes, len);
     text[len] = '\0';
     if (strlen(text) != len) {
@@ -135,8 +122,7 @@ int state_read(const void *bytes, size_t len, const struct panel *p, struct run_
         }
         *nl = '\0';
         int r = state_line(line, ++lineno, p, b, err);
-        if (r < 0)
-            goto fail;
+        if (r < 0) goto fail;
         ended = r == 1;
         line = nl + 1;
     }

@@ -11,8 +11,7 @@ double strategy_mark(struct run_book *b, const struct panel *p, int d) {
     double pnl = 0;
     for (int s = 0; s < p->nsyms; s++) {
         double c = close[panel_idx(p, d, s)];
-        if (!isfinite(c))
-            continue;
+        if (!isfinite(c)) continue;
         if (b->pos[s] != 0 && isfinite(b->last_close[s]) && b->last_close[s] != 0) {
             double r = c / b->last_close[s] - 1.0;
             double gain = b->pos[s] * r;

@@ -15,9 +15,9 @@ int run_kind_parse(const char *s, enum run_kind *out, struct bt_err *err) {
             return 0;
         }
     }
-    return bt_err_set(err, BT_EINPUT, "strategy",
-                      "unknown strategy '%s' (expected signal, long_short_quantile or topk_dropout)",
-                      s ? s : "");
+    return bt_err_set(
+        err, BT_EINPUT, "strategy",
+        "unknown strategy '%s' (expected signal, long_short_quantile or topk_dropout)", s ? s : "");
 }
 
 const char *run_kind_name(enum run_kind kind) {
@@ -38,8 +38,7 @@ static int parse_double(const char *v, double *out) {
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x))
-        return -1;
+    if (end == v || *end != '\0' || errno == ERANGE || !isfinite(x)) return -1;
     *out = x;
     return 0;
 }
@@ -49,8 +48,7 @@ static int parse_int(const char *v, long lo, long hi, int *out) {
     char *end;
     errno = 0;
     long x = strtol(v, &end, 10);
-    if (end == v || *end != '\0' || errno == ERANGE || x < lo || x > hi)
-        return -1;
+    if (end == v || *end != '\0' || errno == ERANGE || x < lo || x > hi) return -1;
     *out = (int)x;
     return 0;
 }
@@ -59,26 +57,20 @@ int strategy_params_parse(struct run_params *p, const char *key, const char *val
                           struct bt_err *err) {
     double x;
     if (strcmp(key, "cash") == 0) {
-        if (parse_double(value, &x) || x <= 0 || x > 1e15)
-            goto bad;
+        if (parse_double(value, &x) || x <= 0 || x > 1e15) goto bad;
         p->cash = x;
     } else if (strcmp(key, "commission") == 0) {
-        if (parse_double(value, &x) || x < 0 || x >= 1)
-            goto bad;
+        if (parse_double(value, &x) || x < 0 || x >= 1) goto bad;
         p->commission = x;
     } else if (strcmp(key, "cost_bps") == 0) {
-        if (parse_double(value, &x) || x < 0 || x >= 10000)
-            goto bad;
+        if (parse_double(value, &x) || x < 0 || x >= 10000) goto bad;
         p->cost_bps = x;
     } else if (strcmp(key, "quantiles") == 0) {
-        if (parse_int(value, 2, RUN_MAX_QUANTILES, &p->quantiles))
-            goto bad;
+        if (parse_int(value, 2, RUN_MAX_QUANTILES, &p->quantiles)) goto bad;
     } else if (strcmp(key, "k") == 0) {
-        if (parse_int(value, 1, 100000, &p->k))
-            goto bad;
+        if (parse_int(value, 1, 100000, &p->k)) goto bad;
     } else if (strcmp(key, "n") == 0) {
-        if (parse_int(value, 0, 100000, &p->n))
-            goto bad;
+        if (parse_int(value, 0, 100000, &p->n)) goto bad;
     } else {
         return bt_err_set(err, BT_EINPUT, key,
                           "unknown parameter '%s' (expected cash, commission, quantiles, "

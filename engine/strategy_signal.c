@@ -15,8 +15,7 @@ static double fill_buy(struct run_book *b, int s, double o, double comm) {
     double size = b->pend[s], cash = b->cash_s[s];
     cash -= size * o;
     cash -= size * comm * o;
-    if (cash < 0.0)
-        return 0.0;
+    if (cash < 0.0) return 0.0;
     b->cash_s[s] = cash;
     b->pos[s] = size;
     b->entry[s] = o;
@@ -57,15 +56,13 @@ void strategy_signal_step(struct run_book *b, const struct panel *p, const doubl
                 /* checksubmit pseudo-executes at the order's creation price
                  * (this close) and refuses what cash would not cover */
                 double left = b->cash_s[s] - size * c - size * comm * c;
-                if (size > 0 && left >= 0.0)
-                    b->pend[s] = size;
+                if (size > 0 && left >= 0.0) b->pend[s] = size;
             } else if (b->pos[s] != 0 && f < 0) {
                 b->pend[s] = -b->pos[s];
             }
         }
         double v = b->cash_s[s];
-        if (b->pos[s] != 0)
-            v += b->pos[s] * b->last_close[s];
+        if (b->pos[s] != 0) v += b->pos[s] * b->last_close[s];
         value += v;
     }
     out->value = value;

@@ -13,18 +13,15 @@
 
 #include "strategy.h"
 
-/* qsort context: the day's scores (NaN = worst), set before each sort. */
-static const double *topk_score;
-
-/* Best score first, NaN last, then symbol order: a total, stable order. */
-static int topk_cmp(const void *a, const void *b) {
+/* Best score (ctx: the day's scores) first, NaN last, then symbol order: a
+ * total order, so the choice never depends on the sort algorithm. */
+static int topk_cmp(const void *a, const void *b, void *ctx) {
+    const double *topk_score = ctx;
     int i = *(const int *)a, j = *(const int *)b;
     double x = topk_score[i], y = topk_score[j];
     int xn = isnan(x), yn = isnan(y);
-    if (xn != yn)
-        return xn - yn;
-    if (!xn && x != y)
-        return x > y ? -1 : 1;
+    if (xn != yn) return xn - yn;
+    if (!xn && x != y) return x > y ? -1 : 1;
     return (i > j) - (i < j);
 }
 
@@ -42,9 +39,8 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
         else if (isfinite(close[panel_idx(p, d, s)]) && isfinite(score[s]))
             cand[ncand++] = s;
     }
-    topk_score = score;
-    qsort(last, (size_t)nlast, sizeof *last, topk_cmp);
-    qsort(cand, (size_t)ncand, sizeof *cand, topk_cmp);
+    qsort_r(last, (size_t)nlast, sizeof *last, topk_cmp, (void *)score);
+    qsort_r(cand, (size_t)ncand, sizeof *cand, topk_cmp, (void *)score);
     int ntoday = ndrop + k - nlast;
     ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;
     int ncomb = 0;
@@ -52,17 +48,15 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
         comb[ncomb++] = last[i];
     for (int i = 0; i < ntoday; i++)
         comb[ncomb++] = cand[i];
-    qsort(comb, (size_t)ncomb, sizeof *comb, topk_cmp);
+    qsort_r(comb, (size_t)ncomb, sizeof *comb, topk_cmp, (void *)score);
     /* sell: held names in the last ndrop of comb (Qlib counts them as sold
      * even when they cannot trade today; they are then simply kept) */
     int nsell = 0;
     for (int i = ncomb - ndrop < 0 ? 0 : ncomb - ndrop; i < ncomb; i++) {
         int s = comb[i];
-        if (b->pos[s] <= 0)
-            continue;
+        if (b->pos[s] <= 0) continue;
         nsell++;
-        if (!isfinite(close[panel_idx(p, d, s)]))
-            continue;
+        if (!isfinite(close[panel_idx(p, d, s)])) continue;
         traded += b->pos[s];
         b->cash += b->pos[s] - b->pos[s] * c;
         b->pos[s] = 0;
@@ -76,8 +70,7 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
             traded += notional;
         }
         b->cash -= share * nbuy;
-        if (b->cash < 0)
-            b->cash = 0; /* rounding dust, never a real debt */
+        if (b->cash < 0) b->cash = 0; /* rounding dust, never a real debt */
     }
     double value = b->cash;
     for (int s = 0; s < ns; s++)

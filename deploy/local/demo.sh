@@ -128,6 +128,25 @@ start() {
   names+=("$name")
   echo "demo: $name running (pid $!, log $logs/$name.log)" >&2
 }
+# ------------------------------------------------------------ registry
+say "registering factors and strategies (this also creates the topics)"
+"$btctl" factor register --id mom5 --expr 'rank(ts_delta(close, 5))' --universe "$ds_us" \
+  --description '5-day momentum, cross-sectional rank'
+"$btctl" factor register --id sma15 --expr 'close - ts_mean(close, 15)' --universe "$ds_cn" \
+  --description 'close above its 15-day moving average (the workshop strategy)'
+"$btctl" strategy register --id lsq5 --kind long_short_quantile --param quantiles=5 \
+  --param cost_bps=5 --description 'dollar-neutral top/bottom quintile'
+"$btctl" strategy register --id sma_signal --kind signal --param cash=100000 \
+  --param commission=0.0002 --description 'long while the factor is positive'
+
+# Fresh topics need their partition leaders before a service reads them
+# from the beginning; wait until they answer.
+for i in $(seq 1 60); do
+  "$btctl" factor list >/dev/null 2>&1 && "$btctl" results list >/dev/null 2>&1 && break
+  sleep 0.5
+done
+sleep 1
+
 say "starting ingest, planner and collector (prefix $BTPIPE_TOPIC_PREFIX)"
 start ingest "$bin_ingest"
 start planner "$bin_planner"
@@ -140,17 +159,6 @@ mapfile -t us_files < <(ls "$shared"/data/sp500-5y/*_data.csv.gz | head -n "$nsy
 "$btctl" data import --layout yahoo --from "$from" --to "$to" --out "$work/$ds_us" "${us_files[@]}"
 "$btctl" data import --layout ashare --from "$from" --to "$to" --out "$work/$ds_cn" \
   "$shared"/data/seed-ashare/*.csv
-
-# ------------------------------------------------------------ registry
-say "registering factors and strategies"
-"$btctl" factor register --id mom5 --expr 'rank(ts_delta(close, 5))' --universe "$ds_us" \
-  --description '5-day momentum, cross-sectional rank'
-"$btctl" factor register --id sma15 --expr 'close - ts_mean(close, 15)' --universe "$ds_cn" \
-  --description 'close above its 15-day moving average (the workshop strategy)'
-"$btctl" strategy register --id lsq5 --kind long_short_quantile --param quantiles=5 \
-  --param cost_bps=5 --description 'dollar-neutral top/bottom quintile'
-"$btctl" strategy register --id sma_signal --kind signal --param cash=100000 \
-  --param commission=0.0002 --description 'long while the factor is positive'
 
 # ------------------------------------------------------------ watch + land
 say "aggregated results as they arrive on $BTPIPE_TOPIC_PREFIX.results"

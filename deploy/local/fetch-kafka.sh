@@ -16,14 +16,19 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && compgen -G "$libs/kafka
 fi
 
 echo "fetch-kafka: resolving Kafka jars from Maven Central into $libs" >&2
-mkdir -p "$cache/m2"
+mkdir -p "$cache/m2" "$cache/kafka"
 rm -rf "$libs.tmp"
 # A private local repository keeps the download beside the jars it feeds and
 # away from whatever ~/.m2 holds; -B and -ntp keep CI logs readable.
-mvn -B -ntp -q -Dstyle.color=never -f "$pom" \
+log="$cache/kafka/mvn.log"
+if ! mvn -B -ntp -Dstyle.color=never -f "$pom" \
   -Dmaven.repo.local="$cache/m2" \
   org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
-  -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >&2
+  -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >"$log" 2>&1; then
+  tail -n 40 "$log" >&2
+  echo "fetch-kafka: mvn failed (full log: $log)" >&2
+  exit 1
+fi
 rm -rf "$libs"
 mv "$libs.tmp" "$libs"
 echo "$want" >"$stamp"

@@ -22,13 +22,18 @@ static const char backtest_usage[] =
     "Exit: 0 ok, 2 bad input, 1 other failure. See docs/engine.md.\n";
 
 int cli_backtest_main(int argc, char **argv) {
-    static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'},     {"layout", required_argument, 0, 'l'},
-        {"factor", required_argument, 0, 'f'},   {"strategy", required_argument, 0, 's'},
-        {"param", required_argument, 0, 'p'},    {"from", required_argument, 0, 'F'},
-        {"to", required_argument, 0, 'T'},       {"state-in", required_argument, 0, 'i'},
-        {"state-out", required_argument, 0, 'o'}, {"out", required_argument, 0, 'O'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const struct option opts[] = {{"data", required_argument, 0, 'd'},
+                                         {"layout", required_argument, 0, 'l'},
+                                         {"factor", required_argument, 0, 'f'},
+                                         {"strategy", required_argument, 0, 's'},
+                                         {"param", required_argument, 0, 'p'},
+                                         {"from", required_argument, 0, 'F'},
+                                         {"to", required_argument, 0, 'T'},
+                                         {"state-in", required_argument, 0, 'i'},
+                                         {"state-out", required_argument, 0, 'o'},
+                                         {"out", required_argument, 0, 'O'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     struct bt_err err = BT_ERR_INIT;
     struct cli_data data = {0};
     struct run_params prm;
@@ -61,13 +66,11 @@ int cli_backtest_main(int argc, char **argv) {
         case 'h': fputs(backtest_usage, stdout); return CLI_OK;
         default: fputs(backtest_usage, stderr); return CLI_BADINPUT;
         }
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
     }
     for (int i = optind; i < argc && !rc; i++) /* --data A B C */
         rc = cli_data_add(&data, argv[i], &err);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     if (!factor_text || !kind || !out_dir) {
         fprintf(stderr, "btpipe-runner backtest: --factor, --strategy and --out are required\n%s",
                 backtest_usage);
@@ -77,20 +80,17 @@ int cli_backtest_main(int argc, char **argv) {
     if ((rc = run_kind_parse(kind, &k, &err)) ||
         (rc = expr_lookback_text(factor_text, &lookback, &err)))
         goto fail;
-    if (state_in && (rc = cli_read_file(state_in, &state, &err)))
-        goto fail;
-    if ((rc = cli_load(&data, to, &p, &err)) || (rc = expr_eval_text(factor_text, &p, &factor, &err)))
+    if (state_in && (rc = cli_read_file(state_in, &state, &err))) goto fail;
+    if ((rc = cli_load(&data, to, &p, &err)) ||
+        (rc = expr_eval_text(factor_text, &p, &factor, &err)))
         goto fail;
     if ((rc = run_pair(&p, factor, kind, &prm, from, to, state_in ? state.p : NULL, state.len, &out,
                        &err)))
         goto fail;
-    if ((rc = cli_write_run(out_dir, &out, &err)))
-        goto fail;
-    if (state_out && (rc = cli_write_file(state_out, out.state, out.state_len, &err)))
-        goto fail;
+    if ((rc = cli_write_run(out_dir, &out, &err))) goto fail;
+    if (state_out && (rc = cli_write_file(state_out, out.state, out.state_len, &err))) goto fail;
 fail:
-    if (rc)
-        rc = cli_fail(&err);
+    if (rc) rc = cli_fail(&err);
     run_output_free(&out);
     free(factor);
     panel_free(&p);

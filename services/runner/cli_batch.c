@@ -19,11 +19,9 @@ static const char batch_usage[] =
 
 /* An id is a folder name under DIR: no separators, no dot-only names. */
 static int id_ok(const char *id) {
-    if (!id[0] || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 200)
-        return 0;
+    if (!id[0] || strcmp(id, ".") == 0 || strcmp(id, "..") == 0 || strlen(id) > 200) return 0;
     for (const char *c = id; *c; c++)
-        if (*c == '/' || *c == '\\' || (unsigned char)*c < 0x20)
-            return 0;
+        if (*c == '/' || *c == '\\' || (unsigned char)*c < 0x20) return 0;
     return 1;
 }
 
@@ -55,8 +53,7 @@ static int pair_parse(json_t *o, int i, struct run_pair_spec *spec, struct bt_er
         else if (json_is_real(v))
             snprintf(num, sizeof num, "%.17g", json_real_value(v));
         else
-            return bt_err_set(err, BT_EINPUT, where, "params.%s must be a number or a string",
-                              key);
+            return bt_err_set(err, BT_EINPUT, where, "params.%s must be a number or a string", key);
         int rc = strategy_params_parse(&spec->params, key, text, err);
         if (rc) {
             bt_err_prefix(err, "%s (%s): ", where, id);
@@ -68,10 +65,10 @@ static int pair_parse(json_t *o, int i, struct run_pair_spec *spec, struct bt_er
 
 int cli_batch_main(int argc, char **argv) {
     static const struct option opts[] = {
-        {"data", required_argument, 0, 'd'}, {"layout", required_argument, 0, 'l'},
+        {"data", required_argument, 0, 'd'},  {"layout", required_argument, 0, 'l'},
         {"pairs", required_argument, 0, 'P'}, {"from", required_argument, 0, 'F'},
-        {"to", required_argument, 0, 'T'},   {"out", required_argument, 0, 'O'},
-        {"help", no_argument, 0, 'h'},       {0, 0, 0, 0}};
+        {"to", required_argument, 0, 'T'},    {"out", required_argument, 0, 'O'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     struct bt_err err = BT_ERR_INIT, *errs = NULL;
     struct cli_data data = {0};
     struct panel p = {0};
@@ -98,13 +95,11 @@ int cli_batch_main(int argc, char **argv) {
         case 'h': fputs(batch_usage, stdout); return CLI_OK;
         default: fputs(batch_usage, stderr); return CLI_BADINPUT;
         }
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
     }
     for (int i = optind; i < argc && !rc; i++)
         rc = cli_data_add(&data, argv[i], &err);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     if (!pairs_file || !out_dir) {
         fprintf(stderr, "btpipe-runner batch: --pairs and --out are required\n%s", batch_usage);
         return CLI_BADINPUT;
@@ -124,11 +119,9 @@ int cli_batch_main(int argc, char **argv) {
     specs = calloc((size_t)n, sizeof *specs);
     outs = calloc((size_t)n, sizeof *outs);
     errs = calloc((size_t)n, sizeof *errs);
-    if (!specs || !outs || !errs)
-        abort();
+    if (!specs || !outs || !errs) abort();
     for (int i = 0; i < n; i++) {
-        if ((rc = pair_parse(json_array_get(root, (size_t)i), i, &specs[i], &err)))
-            goto fail;
+        if ((rc = pair_parse(json_array_get(root, (size_t)i), i, &specs[i], &err))) goto fail;
         for (int j = 0; j < i; j++)
             if (strcmp(specs[j].id, specs[i].id) == 0) {
                 rc = bt_err_set(&err, BT_EINPUT, pairs_file, "pair id '%s' appears twice",
@@ -148,12 +141,10 @@ int cli_batch_main(int argc, char **argv) {
         }
         buf_reset(&path);
         buf_printf(&path, "%s/%s", out_dir, specs[i].id);
-        if ((rc = cli_write_run(path.p, &outs[i], &err)))
-            goto fail;
+        if ((rc = cli_write_run(path.p, &outs[i], &err))) goto fail;
     }
 fail:
-    if (rc)
-        worst = cli_fail(&err);
+    if (rc) worst = cli_fail(&err);
     for (int i = 0; outs && i < n; i++)
         run_output_free(&outs[i]);
     free(outs);

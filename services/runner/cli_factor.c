@@ -45,13 +45,11 @@ int cli_factor_main(int argc, char **argv) {
         case 'h': fputs(factor_usage, stdout); return CLI_OK;
         default: fputs(factor_usage, stderr); return CLI_BADINPUT;
         }
-        if (rc)
-            goto fail;
+        if (rc) goto fail;
     }
     for (int i = optind; i < argc && !rc; i++)
         rc = cli_data_add(&data, argv[i], &err);
-    if (rc)
-        goto fail;
+    if (rc) goto fail;
     if (!expr || !out) {
         fprintf(stderr, "btpipe-runner factor: --expr and --out are required\n%s", factor_usage);
         return CLI_BADINPUT;
@@ -62,20 +60,17 @@ int cli_factor_main(int argc, char **argv) {
     buf_puts(&text, "date,symbol,value\n");
     for (int d = 0; d < p.ndates; d++) {
         int dt = p.dates[d];
-        if (from && dt < from)
-            continue;
+        if (from && dt < from) continue;
         for (int s = 0; s < p.nsyms; s++) {
             double v = f[panel_idx(&p, d, s)];
-            if (isnan(v))
-                continue;
+            if (isnan(v)) continue;
             buf_printf(&text, "%04d-%02d-%02d,%s,%.17g\n", dt / 10000, dt / 100 % 100, dt % 100,
                        p.syms[s], v);
         }
     }
     rc = cli_write_file(out, text.p, text.len, &err);
 fail:
-    if (rc)
-        rc = cli_fail(&err);
+    if (rc) rc = cli_fail(&err);
     free(f);
     panel_free(&p);
     buf_free(&text);

@@ -13,15 +13,12 @@
 
 int cli_exit_code(int code) {
     switch (code) {
-    case BT_OK:
-        return CLI_OK;
+    case BT_OK: return CLI_OK;
     case BT_EINPUT:
     case BT_ENOTFOUND:
     case BT_ELIMIT:
-    case BT_ECONFIG:
-        return CLI_BADINPUT;
-    default:
-        return CLI_FAIL;
+    case BT_ECONFIG: return CLI_BADINPUT;
+    default: return CLI_FAIL;
     }
 }
 
@@ -38,10 +35,8 @@ int cli_data_add(struct cli_data *d, const char *path, struct bt_err *err) {
         return bt_err_set(err, BT_EINPUT, path,
                           "s3:// data is read by the runner's job mode; the local commands "
                           "take files, folders and file:// URIs");
-    if (strncmp(path, "file://", 7) == 0)
-        path += 7;
-    if (!*path)
-        return bt_err_set(err, BT_EINPUT, "--data", "empty --data path");
+    if (strncmp(path, "file://", 7) == 0) path += 7;
+    if (!*path) return bt_err_set(err, BT_EINPUT, "--data", "empty --data path");
     if (d->n >= (int)(sizeof d->paths / sizeof d->paths[0]))
         return bt_err_set(err, BT_ELIMIT, "--data", "too many --data paths");
     d->paths[d->n++] = path;
@@ -50,8 +45,7 @@ int cli_data_add(struct cli_data *d, const char *path, struct bt_err *err) {
 
 int cli_load(const struct cli_data *d, int32_t to, struct panel *p, struct bt_err *err) {
     struct data_opts opts = {0, to, NULL};
-    if (d->n == 0)
-        return bt_err_set(err, BT_EINPUT, "--data", "--data is required");
+    if (d->n == 0) return bt_err_set(err, BT_EINPUT, "--data", "--data is required");
     if (!d->have_layout)
         return bt_err_set(err, BT_EINPUT, "--layout", "--layout is required (daily|ashare|yahoo)");
     return data_load_files(d->paths, (size_t)d->n, d->layout, &opts, p, err);
@@ -68,8 +62,7 @@ int cli_read_file(const char *path, struct buf *out, struct bt_err *err) {
         buf_append(out, tmp, n);
     int bad = ferror(f);
     fclose(f);
-    if (bad)
-        return bt_err_set(err, BT_EIO, path, "cannot read %s", path);
+    if (bad) return bt_err_set(err, BT_EIO, path, "cannot read %s", path);
     return 0;
 }
 
@@ -102,15 +95,12 @@ int cli_mkdir_p(const char *dir, struct bt_err *err) {
     struct buf b = BUF_INIT;
     buf_puts(&b, dir);
     for (char *q = b.p + 1; q && *q; q++) {
-        if (*q != '/')
-            continue;
+        if (*q != '/') continue;
         *q = '\0';
-        if (mkdir(b.p, 0777) != 0 && errno != EEXIST)
-            goto fail;
+        if (mkdir(b.p, 0777) != 0 && errno != EEXIST) goto fail;
         *q = '/';
     }
-    if (mkdir(b.p, 0777) != 0 && errno != EEXIST)
-        goto fail;
+    if (mkdir(b.p, 0777) != 0 && errno != EEXIST) goto fail;
     buf_free(&b);
     return 0;
 fail:
@@ -148,8 +138,7 @@ void cli_summary_json(const struct run_summary *s, struct buf *out) {
         json_array_append_new(q, num(s->quantile_ret[i]));
     json_object_set_new(o, "quantile_returns", q);
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
-    if (!text)
-        abort();
+    if (!text) abort();
     buf_puts(out, text);
     buf_putc(out, '\n');
     free(text);
@@ -159,8 +148,7 @@ void cli_summary_json(const struct run_summary *s, struct buf *out) {
 /* %.17g round-trips a double; an empty field is NaN (pandas reads it so). */
 static void csv_num(struct buf *out, double x) {
     buf_putc(out, ',');
-    if (!isnan(x))
-        buf_printf(out, "%.17g", x);
+    if (!isnan(x)) buf_printf(out, "%.17g", x);
 }
 
 void cli_series_csv(const struct run_series *s, struct buf *out) {
@@ -180,12 +168,10 @@ void cli_series_csv(const struct run_series *s, struct buf *out) {
 int cli_write_run(const char *dir, const struct run_output *out, struct bt_err *err) {
     struct buf path = BUF_INIT, text = BUF_INIT;
     int rc;
-    if ((rc = cli_mkdir_p(dir, err)))
-        goto fail;
+    if ((rc = cli_mkdir_p(dir, err))) goto fail;
     cli_summary_json(&out->summary, &text);
     buf_printf(&path, "%s/summary.json", dir);
-    if ((rc = cli_write_file(path.p, text.p, text.len, err)))
-        goto fail;
+    if ((rc = cli_write_file(path.p, text.p, text.len, err))) goto fail;
     buf_reset(&text);
     buf_reset(&path);
     cli_series_csv(&out->series, &text);

@@ -111,21 +111,19 @@ int runner_job_main(int argc, char **argv) {
         Btpipe__V1__JobCompletion *comp = NULL;
         struct bt_err terr = BT_ERR_INIT;
         int64_t started = msg_now_ms();
-        log_event(LOG_INFO, "task started", "task_key", t->task_key, "plan_id", rec->plan_id,
-                  NULL);
+        log_event(LOG_INFO, "task started", "task_key", t->task_key, "plan_id", rec->plan_id, NULL);
         int trc = job_run_task(st, t, rec->plan_id, attempt, "runner", &comp, &terr);
         if (trc && !job_is_input_error(trc)) {
             /* Transient: no completion; the executor retries, the planner
              * reports FAILED after the last attempt. */
-            log_event(LOG_ERROR, "task failed", "task_key", t->task_key, "error", terr.msg,
-                      "where", terr.where, NULL);
+            log_event(LOG_ERROR, "task failed", "task_key", t->task_key, "error", terr.msg, "where",
+                      terr.where, NULL);
             exit_code = CLI_FAIL;
             continue;
         }
         if (trc) {
             char why[800];
-            snprintf(why, sizeof why, "%s%s%s", terr.msg, terr.where[0] ? " at " : "",
-                     terr.where);
+            snprintf(why, sizeof why, "%s%s%s", terr.msg, terr.where[0] ? " at " : "", terr.where);
             log_event(LOG_ERROR, "task rejected its input", "task_key", t->task_key, "error", why,
                       NULL);
             comp = job_completion_error(

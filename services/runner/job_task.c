@@ -148,7 +148,8 @@ static int load_panel(struct storage *st, const char *data_uri, int32_t from, in
     rc = data_load_sources(srcs, nidx, DATA_LAYOUT_DAILY, &opts, p, err);
 fail:
     if (bodies)
-        for (size_t i = 0; i < nidx; i++) buf_free(&bodies[i]);
+        for (size_t i = 0; i < nidx; i++)
+            buf_free(&bodies[i]);
     free(bodies);
     free(srcs);
     free(idx);
@@ -172,7 +173,7 @@ int job_run_task(struct storage *st, const Btpipe__V1__Task *t, const char *plan
     struct buf state = BUF_INIT, csv = BUF_INIT;
     double *factor = NULL;
     Btpipe__V1__DailyPoint *pts = NULL, **ptp = NULL;
-    char (*dates)[11] = NULL;
+    char(*dates)[11] = NULL;
     int32_t from, to, warm;
     int rc, lookback;
     int64_t started = wall_ms();
@@ -186,7 +187,8 @@ int job_run_task(struct storage *st, const Btpipe__V1__Task *t, const char *plan
     if ((rc = task_date(t->from_date, "from_date", &from, err)) ||
         (rc = task_date(t->to_date, "to_date", &to, err)))
         goto fail;
-    if (!t->warmup_from || !*t->warmup_from) warm = from;
+    if (!t->warmup_from || !*t->warmup_from)
+        warm = from;
     else if ((rc = task_date(t->warmup_from, "warmup_from", &warm, err)))
         goto fail;
     if (warm > from || from > to) {
@@ -217,8 +219,8 @@ int job_run_task(struct storage *st, const Btpipe__V1__Task *t, const char *plan
     }
     if ((rc = load_panel(st, t->data_uri, warm, to, &p, err))) goto fail;
     if ((rc = expr_eval_text(t->expr, &p, &factor, err))) goto fail;
-    if ((rc = run_pair(&p, factor, kind, &prm, from, to, state.len ? state.p : NULL, state.len,
-                       &ro, err)))
+    if ((rc = run_pair(&p, factor, kind, &prm, from, to, state.len ? state.p : NULL, state.len, &ro,
+                       err)))
         goto fail;
     cli_series_csv(&ro.series, &csv);
     if ((rc = storage_write(st, t->series_uri, csv.p, csv.len, err))) goto fail;

@@ -51,6 +51,20 @@ def close_enough(name, got, want):
     return ok
 
 
+def factor_reference(fac, close, fwd):
+    """alphalens' factor_data for one factor, its per-date rank IC and IC,
+    and its mean return per quantile (computed once per factor)."""
+    fac = fac.reindex(index=close.index, columns=close.columns)
+    fd = pd.DataFrame({"factor": fac.stack(), "1D": fwd.reindex_like(fac).stack()}).dropna()
+    fd.index.names = ["date", "asset"]
+    fd["factor_quantile"] = al.utils.quantize_factor(fd, quantiles=5)
+    ric = al.performance.factor_information_coefficient(fd)["1D"]
+    pic = fd.groupby(level="date").apply(
+        lambda g: stats.pearsonr(g["factor"], g["1D"])[0] if len(g) >= 2 else np.nan)
+    qr, _ = al.performance.mean_return_by_quantile(fd, by_date=False, demeaned=False)
+    return fd, ric, pic, qr
+
+
 def runner_panel(runner, data, expr, tmp, tag):
     out = os.path.join(tmp, tag + ".csv")
     subprocess.run([runner, "factor", "--layout", "yahoo", "--expr", expr, "--out", out, "--data"] + data,
@@ -77,6 +91,7 @@ def main():
         close = runner_panel(args.runner, data, "close", tmp, "close")
         factors = {f: runner_panel(args.runner, data, e, tmp, f) for f, e in FACTORS.items()}
         fwd = close.shift(-1) / close - 1  # consecutive panel dates, NaN when a bar is missing
+        factor_refs = {f: factor_reference(v, close, fwd) for f, v in factors.items()}
         for pair in pairs:
             d = os.path.join(tmp, "out", pair["id"])
             with open(os.path.join(d, "summary.json")) as f:
@@ -98,13 +113,7 @@ def main():
             if s["days"] != len(ser):
                 failures.append(f"{pid} days {s['days']} != {len(ser)}")
 
-            fac = factors[pid.split("-")[0]].reindex(index=close.index, columns=close.columns)
-            fd = pd.DataFrame({"factor": fac.stack(), "1D": fwd.reindex_like(fac).stack()}).dropna()
-            fd.index.names = ["date", "asset"]
-            fd["factor_quantile"] = al.utils.quantize_factor(fd, quantiles=5)
-            ric = al.performance.factor_information_coefficient(fd)["1D"]
-            pic = fd.groupby(level="date").apply(
-                lambda g: stats.pearsonr(g["factor"], g["1D"])[0] if len(g) >= 2 else np.nan)
+            fd, ric, pic, qr = factor_refs[pid.split("-")[0]]
             # row t+1 of the series holds the IC of factor date t
             nxt = pd.Series(close.index[1:], index=close.index[:-1])
             mine_r = ser["rank_ic"].reindex(nxt.reindex(ric.index).values).values
@@ -120,7 +129,6 @@ def main():
             close_enough(f"{pid} ic_std", s["ic_std"], float(pic.std()))
             close_enough(f"{pid} ic_ir", s["ic_ir"], float(pic.mean() / pic.std()))
             if pair["strategy"] == "long_short_quantile":
-                qr, _ = al.performance.mean_return_by_quantile(fd, by_date=False, demeaned=False)
                 for q in range(5):
                     close_enough(f"{pid} quantile_returns[{q}]", s["quantile_returns"][q],
                                  float(qr["1D"].loc[q + 1]))

@@ -49,10 +49,8 @@ static void make_panel(struct panel *p, double **factor, int nd, int ns, uint64_
             double o = px * (1 + 0.02 * (rnd(&seed) - 0.5));
             px = o * (1 + 0.04 * (rnd(&seed) - 0.5));
             (*factor)[i] = rnd(&seed) - 0.5;
-            if (rnd(&seed) < 0.05)
-                (*factor)[i] = NAN;
-            if (d < listed || rnd(&seed) < 0.03)
-                continue; /* no bar */
+            if (rnd(&seed) < 0.05) (*factor)[i] = NAN;
+            if (d < listed || rnd(&seed) < 0.03) continue; /* no bar */
             p->f[PF_OPEN][i] = o;
             p->f[PF_CLOSE][i] = px;
             p->f[PF_HIGH][i] = fmax(o, px);
@@ -246,9 +244,8 @@ static void test_incremental(void **st) {
             assert_int_equal(run_pair(&p, f, kinds[k], &prm, 0, p.dates[D - 1], NULL, 0, &a, &err),
                              0);
             assert_int_equal(a.series.n, D);
-            assert_int_equal(run_pair(&p, f, kinds[k], &prm, p.dates[D], 0, a.state, a.state_len,
-                                      &b, &err),
-                             0);
+            assert_int_equal(
+                run_pair(&p, f, kinds[k], &prm, p.dates[D], 0, a.state, a.state_len, &b, &err), 0);
             assert_int_equal(b.series.n, nd - D);
             assert_true(series_equal(&full.series, 0, &a.series, 0, D));
             assert_true(series_equal(&full.series, D, &b.series, 0, nd - D));
@@ -260,11 +257,11 @@ static void test_incremental(void **st) {
         /* three chained pieces too */
         struct run_output a, b, c;
         assert_int_equal(run_pair(&p, f, kinds[k], &prm, 0, p.dates[39], NULL, 0, &a, &err), 0);
-        assert_int_equal(
-            run_pair(&p, f, kinds[k], &prm, p.dates[40], p.dates[79], a.state, a.state_len, &b, &err),
-            0);
-        assert_int_equal(run_pair(&p, f, kinds[k], &prm, p.dates[80], 0, b.state, b.state_len, &c, &err),
+        assert_int_equal(run_pair(&p, f, kinds[k], &prm, p.dates[40], p.dates[79], a.state,
+                                  a.state_len, &b, &err),
                          0);
+        assert_int_equal(
+            run_pair(&p, f, kinds[k], &prm, p.dates[80], 0, b.state, b.state_len, &c, &err), 0);
         assert_true(series_equal(&full.series, 40, &b.series, 0, 40));
         assert_true(series_equal(&full.series, 80, &c.series, 0, 40));
         run_output_free(&a);
@@ -288,9 +285,9 @@ static void test_state_errors(void **st) {
     assert_int_equal(run_pair(&p, f, "signal", &prm, 0, p.dates[19], NULL, 0, &a, &err), 0);
     assert_non_null(strstr((char *)a.state, "btpipe-run-state 1\nkind signal\n"));
     /* another kind */
-    assert_int_equal(run_pair(&p, f, "topk_dropout", &prm, p.dates[20], 0, a.state, a.state_len,
-                              &b, &err),
-                     BT_EINPUT);
+    assert_int_equal(
+        run_pair(&p, f, "topk_dropout", &prm, p.dates[20], 0, a.state, a.state_len, &b, &err),
+        BT_EINPUT);
     assert_non_null(strstr(err.msg, "signal"));
     /* not the day before */
     assert_int_equal(
@@ -318,8 +315,7 @@ static void test_state_errors(void **st) {
     /* from after to; no dates in range */
     assert_int_equal(run_pair(&p, f, "signal", &prm, 20210101, 20200101, NULL, 0, &b, &err),
                      BT_EINPUT);
-    assert_int_equal(run_pair(&p, f, "signal", &prm, 20300101, 0, NULL, 0, &b, &err),
-                     BT_ENOTFOUND);
+    assert_int_equal(run_pair(&p, f, "signal", &prm, 20300101, 0, NULL, 0, &b, &err), BT_ENOTFOUND);
     run_output_free(&a);
     panel_free(&p);
     free(f);
@@ -361,10 +357,8 @@ static void test_lsq_book(void **st) {
     for (int i = 0; i < n; i++) {
         int s = syms[i];
         double r = p.f[PF_CLOSE][20 + s] / p.f[PF_CLOSE][s] - 1;
-        if (bucket[i] == 3)
-            pnl += 0.5 * v0 / nl * r;
-        if (bucket[i] == 0)
-            pnl -= 0.5 * v0 / nsh * r;
+        if (bucket[i] == 3) pnl += 0.5 * v0 / nl * r;
+        if (bucket[i] == 0) pnl -= 0.5 * v0 / nsh * r;
     }
     assert_true(fabs(o.series.value[1] - (v0 + pnl)) < 1e-7);
     assert_true(fabs(o.series.turnover[0] - 1.0) < 1e-12); /* gross 1 from flat */
@@ -420,9 +414,8 @@ static void test_topk_rule(void **st) {
     assert_true(fabs(o2.series.turnover[0] - 200.0 / 300.0) < 1e-12); /* sold 100, bought 100 */
     struct run_output o3;
     /* day2: held S1 S2 S3 (2,3,4); best new S5 (6), S4 (5); comb bottom 1 = S1 */
-    assert_int_equal(run_pair(&p, f, "topk_dropout", &prm, p.dates[2], 0, o2.state, o2.state_len,
-                              &o3, &err),
-                     0);
+    assert_int_equal(
+        run_pair(&p, f, "topk_dropout", &prm, p.dates[2], 0, o2.state, o2.state_len, &o3, &err), 0);
     assert_null(strstr((char *)o3.state, "sym S1 "));
     assert_non_null(strstr((char *)o3.state, "sym S5 "));
     assert_non_null(strstr((char *)o3.state, "sym S2 "));

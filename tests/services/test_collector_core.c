@@ -349,6 +349,62 @@ static void test_bad_completions_refused(void **st) {
     collector_free(s);
 }
 
+/* Deterministic simulation: 12 overlapping completions (some failing, two
+ * factor versions) delivered 300 times in seeded random orders with random
+ * duplicates must always give the result of the sorted delivery. */
+static void test_random_orders_and_duplicates(void **st) {
+    (void)st;
+    enum { N = 12 };
+    static const char *dates[] = {"2020-01-02", "2020-01-03", "2020-01-06", "2020-01-07",
+                                  "2020-01-08", "2020-01-09", "2020-01-10", "2020-01-13"};
+    struct comp c[N];
+    char tasks[N][32];
+    unsigned seed = 12345;
+    for (int i = 0; i < N; i++) {
+        double rets[4];
+        for (int k = 0; k < 4; k++)
+            rets[k] = ((int)(rand_r(&seed) % 200) - 100) / 1e4;
+        snprintf(tasks[i], sizeof tasks[i], "t%d", i % 5); /* tasks repeat: retries */
+        comp_init(&c[i], tasks[i], 100 + (int64_t)(rand_r(&seed) % 50), 4,
+                  dates + rand_r(&seed) % 5, rets);
+        if (i % 7 == 3) c[i].c.status = BTPIPE__V1__COMPLETION_STATUS__COMPLETION_STATUS_FAILED;
+        if (i >= 6) c[i].c.factor_version = 2; /* v1 points must all vanish */
+    }
+    struct buf want = BUF_INIT, wantid = BUF_INIT;
+    struct bt_err err = BT_ERR_INIT;
+    struct collector_state *s = collector_new();
+    for (int i = 0; i < N; i++)
+        apply(s, &c[i], -1);
+    assert_int_equal(collector_result(s, PAIR, 1, "t", &want, &wantid, &err), 0);
+    collector_free(s);
+    for (int round = 0; round < 300; round++) {
+        unsigned rs = (unsigned)round * 2654435761u;
+        int order[3 * N], n = 0;
+        for (int i = 0; i < N; i++) {
+            order[n++] = i;
+            if (rand_r(&rs) % 3 == 0) order[n++] = i; /* duplicate */
+        }
+        for (int i = n - 1; i > 0; i--) {
+            int j = (int)(rand_r(&rs) % (unsigned)(i + 1)), t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+        s = collector_new();
+        for (int i = 0; i < n; i++)
+            apply(s, &c[order[i]], -1);
+        struct buf v = BUF_INIT, id = BUF_INIT;
+        assert_int_equal(collector_result(s, PAIR, 1, "t", &v, &id, &err), 0);
+        if (v.len != want.len || memcmp(v.p, want.p, v.len) != 0)
+            fail_msg("round %d (seed %u): result differs: %s vs %s", round,
+                     (unsigned)round * 2654435761u, id.p, wantid.p);
+        buf_free(&v);
+        buf_free(&id);
+        collector_free(s);
+    }
+    buf_free(&want);
+    buf_free(&wantid);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_single_completion),
@@ -358,6 +414,7 @@ int main(void) {
         cmocka_unit_test(test_corrections_win),
         cmocka_unit_test(test_failure_status),
         cmocka_unit_test(test_bad_completions_refused),
+        cmocka_unit_test(test_random_orders_and_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

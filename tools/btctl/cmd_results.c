@@ -39,15 +39,29 @@ static void print_header(void) {
            "SHARPE", "MAX_DD", "IC", "STATUS");
 }
 
+/* A number for the table: fixed decimals (scaled), or "-" when undefined
+ * (a constant series has no Sharpe, a single symbol no IC). */
+static const char *cell(char *b, size_t n, double v, double scale, int decimals,
+                        const char *suffix) {
+    if (!isfinite(v))
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%.*f%s", decimals, v * scale, suffix);
+    return b;
+}
+
 /* One table row; a failing pair gets its reason on the same line. */
 static void print_row(const Btpipe__V1__AggregatedResult *r) {
     static const Btpipe__V1__Metrics zero = BTPIPE__V1__METRICS__INIT;
     const Btpipe__V1__Metrics *m = r->metrics ? r->metrics : &zero;
-    char range[32];
+    char range[32], tr[32], sh[32], dd[32], ic[32];
     snprintf(range, sizeof range, "%s..%s", r->first_date, r->last_date);
-    printf("%-40s %5u %-22s %9.2f%% %7.2f %8.2f%% %8.4f  %s%s%s\n", r->pair_id, r->days, range,
-           m->total_return * 100, m->sharpe, m->max_drawdown * 100, m->ic_mean,
-           status_name(r->status), r->status_reason && *r->status_reason ? ": " : "",
+    printf("%-40s %5u %-22s %10s %7s %9s %8s  %s%s%s\n", r->pair_id, r->days, range,
+           cell(tr, sizeof tr, m->total_return, 100, 2, "%"),
+           cell(sh, sizeof sh, m->sharpe, 1, 2, ""),
+           cell(dd, sizeof dd, m->max_drawdown, 100, 2, "%"),
+           cell(ic, sizeof ic, m->ic_mean, 1, 4, ""), status_name(r->status),
+           r->status_reason && *r->status_reason ? ": " : "",
            r->status_reason ? r->status_reason : "");
 }
 
