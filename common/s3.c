@@ -360,7 +360,8 @@ int s3_list_objects(struct s3_client *c, const char *bucket, const char *prefix,
             out->items = realloc(out->items, cap * sizeof(*out->items));
             if (!out->items) abort();
         }
-        memcpy(out->items + out->n, page.items.items, page.items.n * sizeof(*out->items));
+        if (page.items.n) /* an empty page may carry a NULL array */
+            memcpy(out->items + out->n, page.items.items, page.items.n * sizeof(*out->items));
         out->n += page.items.n;
         free(page.items.items);
         /* A server that hands back the token we sent would loop us forever. */

@@ -195,9 +195,8 @@ static int parse_double_slow(const char *s, size_t n, double *out) {
 
 /* 8 ASCII bytes are all digits (Lemire's SWAR test). */
 static inline int eight_digits(uint64_t v) {
-    return (((v & 0xF0F0F0F0F0F0F0F0ULL) |
-             (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) ==
-            0x3333333333333333ULL);
+    return (((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >>
+                                            4)) == 0x3333333333333333ULL);
 }
 
 /* The value of 8 ASCII digits (little-endian load), as fast_float computes it. */
@@ -210,8 +209,20 @@ static inline uint64_t eight_digits_value(uint64_t v) {
     return v & 0xFFFFFFFFULL;
 }
 
-int csv_parse_double(const char *s, size_t n, double *out) {
-    const char *p = s, *e = s + n;
+/* 4 ASCII bytes are all digits. */
+static inline int four_digits(uint32_t v) {
+    return ((v & 0xF0F0F0F0u) | (((v + 0x06060606u) & 0xF0F0F0F0u) >> 4)) == 0x33333333u;
+}
+
+/* The value of 4 ASCII digits (little-endian load). */
+static inline uint32_t four_digits_value(uint32_t v) {
+    v -= 0x30303030u;
+    v = v * 10 + (v >> 8); /* byte 0: d0d1, byte 2: d2d3 */
+    return (v & 0xFF) * 100 + ((v >> 16) & 0xFF);
+}
+
+const char *csv_parse_double_prefix(const char *s, const char *e, double *out) {
+    const char *p = s;
     bool neg = false;
     if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
     /* Accumulate every digit without overflow checks (unsigned wraps); the
@@ -219,6 +230,13 @@ int csv_parse_double(const char *s, size_t n, double *out) {
     uint64_t man = 0;
     int exp10 = 0;
     const char *int_start = p;
+    while (e - p >= 8) { /* volumes like 49650800.0 */
+        uint64_t v;
+        memcpy(&v, p, 8);
+        if (!eight_digits(v)) break;
+        man = man * 100000000ULL + eight_digits_value(v);
+        p += 8;
+    }
     for (; p < e && (unsigned)(*p - '0') < 10; p++)
         man = man * 10 + (uint64_t)(*p - '0');
     size_t ndigits = (size_t)(p - int_start);
@@ -232,42 +250,54 @@ int csv_parse_double(const char *s, size_t n, double *out) {
             man = man * 100000000ULL + eight_digits_value(v);
             p += 8;
         }
+        if (e - p >= 4) {
+            uint32_t v;
+            memcpy(&v, p, 4);
+            if (four_digits(v)) {
+                man = man * 10000 + four_digits_value(v);
+                p += 4;
+            }
+        }
         for (; p < e && (unsigned)(*p - '0') < 10; p++)
             man = man * 10 + (uint64_t)(*p - '0');
         exp10 = -(int)(p - frac);
         ndigits += (size_t)(p - frac);
     }
-    if (ndigits == 0) return -1;
+    if (ndigits == 0) return NULL;
     const char *mant_end = p;
     if (p < e && (*p == 'e' || *p == 'E')) {
         p++;
         bool eneg = false;
         if (p < e && (*p == '-' || *p == '+')) eneg = *p++ == '-';
-        if (p >= e || (unsigned)(*p - '0') >= 10) return -1;
+        if (p >= e || (unsigned)(*p - '0') >= 10) return NULL;
         int ev = 0;
         for (; p < e && (unsigned)(*p - '0') < 10; p++)
             if (ev < 100000) ev = ev * 10 + (*p - '0');
         exp10 += eneg ? -ev : ev;
     }
-    if (p != e) return -1;
+    size_t n = (size_t)(p - s);
     if (ndigits > 19) {
         /* leading zeros do not count; more than 19 significant digits do */
         for (const char *q = int_start; q < mant_end && (*q == '0' || *q == '.'); q++)
             ndigits -= *q == '0';
-        if (ndigits > 19) return parse_double_slow(s, n, out);
+        if (ndigits > 19) return parse_double_slow(s, n, out) ? NULL : p;
     }
     if (man == 0) {
         *out = neg ? -0.0 : 0.0;
-        return 0;
+        return p;
     }
     if (man <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
         double d = (double)man;
         d = exp10 < 0 ? d / csv_exact_pow10[-exp10] : d * csv_exact_pow10[exp10];
         *out = neg ? -d : d;
-        return 0;
+        return p;
     }
-    if (eisel_lemire(man, exp10, neg, out)) return 0;
-    return parse_double_slow(s, n, out);
+    if (eisel_lemire(man, exp10, neg, out)) return p;
+    return parse_double_slow(s, n, out) ? NULL : p;
+}
+
+int csv_parse_double(const char *s, size_t n, double *out) {
+    return csv_parse_double_prefix(s, s + n, out) == s + n ? 0 : -1;
 }
 
 /* Two ASCII digits as a number, or -1. */

@@ -53,6 +53,10 @@ int csv_unescape(const struct csv_field *f, char *out, size_t cap);
  * fast path, then Eisel-Lemire, then strtod for the rare rest (more than 19
  * significant digits, extreme exponents, halfway cases). Returns 0 or -1. */
 int csv_parse_double(const char *s, size_t n, double *out);
+/* The same grammar, reading the longest number at s (never past e): returns
+ * the byte after it, or NULL when s does not start with a valid number. For
+ * readers that parse in place without finding the field's end first. */
+const char *csv_parse_double_prefix(const char *s, const char *e, double *out);
 
 /* Parses YYYY-MM-DD or YYYYMMDD, a real calendar date with year in
  * 1800..2999, into YYYYMMDD. Returns 0 or -1. */

@@ -80,8 +80,8 @@ int data_load_sources(const struct data_source *srcs, size_t n, enum data_layout
 /* Expands paths (files or folders) into the sorted list of CSV files the
  * loaders would read. *files_out is an array of malloc'd strings; free it with
  * data_free_list. */
-int data_list_files(const char *const *paths, size_t n, enum data_layout layout,
-                    char ***files_out, size_t *nfiles_out, struct bt_err *err);
+int data_list_files(const char *const *paths, size_t n, enum data_layout layout, char ***files_out,
+                    size_t *nfiles_out, struct bt_err *err);
 void data_free_list(char **files, size_t n);
 
 /* Called while importing: phase is "read" (done/total = files) or "write"
@@ -89,12 +89,12 @@ void data_free_list(char **files, size_t n);
 typedef void (*data_progress_fn)(void *ctx, const char *phase, size_t done, size_t total);
 
 struct data_import_opts {
-    int32_t from, to;            /* date filter as in data_opts; 0 = open */
-    int gzip;                    /* write .csv.gz (else .csv) */
-    data_progress_fn progress;   /* optional */
+    int32_t from, to;          /* date filter as in data_opts; 0 = open */
+    int gzip;                  /* write .csv.gz (else .csv) */
+    data_progress_fn progress; /* optional */
     void *progress_ctx;
-    struct data_stats *stats;    /* optional */
-    size_t *dates_written;       /* optional: number of partitions written */
+    struct data_stats *stats; /* optional */
+    size_t *dates_written;    /* optional: number of partitions written */
 };
 
 /* Turns per-symbol histories (ashare or yahoo, or daily files to re-partition)

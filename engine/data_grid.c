@@ -141,12 +141,12 @@ static int cmp_sym(const void *a, const void *b, void *ctx) {
     return strcmp(data_rows_sym(t, *(const uint32_t *)a), data_rows_sym(t, *(const uint32_t *)b));
 }
 
-int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from,
-                     int32_t to, struct panel *out, struct bt_err *err) {
+int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from, int32_t to,
+                     struct panel *out, struct bt_err *err) {
     int rc = 0;
     size_t ns = t->nsyms;
     uint32_t *syms = NULL;
-    int32_t *col = NULL; /* symbol id -> panel column, -1 when absent */
+    int32_t *col = NULL;        /* symbol id -> panel column, -1 when absent */
     int d0 = 0, d1 = g->ndates; /* dates in range: [d0, d1) */
     memset(out, 0, sizeof *out);
     while (d0 < d1 && from && g->dates[d0] < from)
@@ -171,7 +171,8 @@ int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32
     /* every date in range has a row: the grid holds only dates some row has */
     rc = panel_alloc(out, d1 - d0, (int)nkeep);
     if (rc) {
-        bt_err_set(err, rc, NULL, "data: panel of %d dates x %zu symbols is too large", d1 - d0, nkeep);
+        bt_err_set(err, rc, NULL, "data: panel of %d dates x %zu symbols is too large", d1 - d0,
+                   nkeep);
         goto fail;
     }
     for (size_t i = 0; i < nkeep; i++)

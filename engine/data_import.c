@@ -185,8 +185,9 @@ int data_import(const char *const *paths, size_t n, enum data_layout layout,
     for (size_t i = 0; i < t.n; i++)
         kinds |= t.rows[i].flags;
     if ((kinds & ROW_ADJ_FACTOR) && (kinds & ROW_ADJ_CLOSE)) {
-        rc = bt_err_set(err, BT_EINPUT, NULL,
-                        "import: inputs mix adj_factor and adj_close adjustment; import them apart");
+        rc =
+            bt_err_set(err, BT_EINPUT, NULL,
+                       "import: inputs mix adj_factor and adj_close adjustment; import them apart");
         goto fail;
     }
     order = malloc((t.nsyms ? t.nsyms : 1) * sizeof *order);
@@ -218,11 +219,12 @@ int data_import(const char *const *paths, size_t n, enum data_layout layout,
         }
         if (rc) goto fail;
         written++;
-        if (opts->progress) opts->progress(opts->progress_ctx, "write", (size_t)(d - d0 + 1),
-                                           (size_t)(d1 - d0));
+        if (opts->progress)
+            opts->progress(opts->progress_ctx, "write", (size_t)(d - d0 + 1), (size_t)(d1 - d0));
     }
     for (size_t i = 0; i < t.n; i++)
-        if ((!opts->from || t.rows[i].date >= opts->from) && (!opts->to || t.rows[i].date <= opts->to))
+        if ((!opts->from || t.rows[i].date >= opts->from) &&
+            (!opts->to || t.rows[i].date <= opts->to))
             t.st.rows_in_range++;
     if (opts->stats) *opts->stats = t.st;
 fail:

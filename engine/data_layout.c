@@ -5,16 +5,11 @@
 #include "data_rows.h"
 
 static const struct data_colmap daily_cols[] = {
-    {"symbol", DF_SYMBOL, DATA_COL_REQUIRED},
-    {"date", DF_DATE, DATA_COL_REQUIRED},
-    {"open", DF_OPEN, DATA_COL_REQUIRED},
-    {"high", DF_HIGH, DATA_COL_REQUIRED},
-    {"low", DF_LOW, DATA_COL_REQUIRED},
-    {"close", DF_CLOSE, DATA_COL_REQUIRED},
-    {"volume", DF_VOLUME, DATA_COL_REQUIRED},
-    {"adj_factor", DF_ADJ_FACTOR, 0},
-    {"adj_close", DF_ADJ_CLOSE, 0},
-    {"vwap", DF_VWAP, 0},
+    {"symbol", DF_SYMBOL, DATA_COL_REQUIRED}, {"date", DF_DATE, DATA_COL_REQUIRED},
+    {"open", DF_OPEN, DATA_COL_REQUIRED},     {"high", DF_HIGH, DATA_COL_REQUIRED},
+    {"low", DF_LOW, DATA_COL_REQUIRED},       {"close", DF_CLOSE, DATA_COL_REQUIRED},
+    {"volume", DF_VOLUME, DATA_COL_REQUIRED}, {"adj_factor", DF_ADJ_FACTOR, 0},
+    {"adj_close", DF_ADJ_CLOSE, 0},           {"vwap", DF_VWAP, 0},
 };
 
 /* ticker ("600519") and turnovervalue are not used: secid ("600519.SH")
@@ -72,8 +67,8 @@ int data_layout_parse(const char *s, enum data_layout *out, struct bt_err *err) 
 }
 
 const char *data_field_name(enum data_field f) {
-    static const char *names[DF_COUNT] = {"none",  "symbol", "date",   "open",
-                                          "high",  "low",    "close",  "volume",
-                                          "vwap",  "adj_factor", "adj_close", "isopen"};
+    static const char *names[DF_COUNT] = {"none", "symbol",     "date",      "open",
+                                          "high", "low",        "close",     "volume",
+                                          "vwap", "adj_factor", "adj_close", "isopen"};
     return (unsigned)f < DF_COUNT ? names[f] : "?";
 }

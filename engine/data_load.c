@@ -80,8 +80,8 @@ fail:
     return rc;
 }
 
-int data_list_files(const char *const *paths, size_t n, enum data_layout layout,
-                    char ***files_out, size_t *nfiles_out, struct bt_err *err) {
+int data_list_files(const char *const *paths, size_t n, enum data_layout layout, char ***files_out,
+                    size_t *nfiles_out, struct bt_err *err) {
     const struct data_layout_spec *spec = data_layout_spec(layout);
     struct list l = {0};
     int rc = 0;

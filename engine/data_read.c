@@ -11,6 +11,8 @@
 #include "csv.h"
 #include "data_rows.h"
 
+int data_read_fast_path = 1;
+
 #define DATA_MAX_COLS 64
 #define DATA_MAX_SYM 64
 
@@ -146,8 +148,10 @@ static bool sym_ok(const char *s, size_t n) {
 static bool header_is(const struct csv_field *f, const char *want) {
     const char *p = f->p;
     size_t n = f->len;
-    while (n && (*p == ' ' || *p == '\t')) p++, n--;
-    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    while (n && (*p == ' ' || *p == '\t'))
+        p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
     return strlen(want) == n && !strncasecmp(p, want, n);
 }
 
@@ -157,6 +161,100 @@ static void push_row(struct data_rows *t, const struct data_row *r) {
         t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
     }
     t->rows[t->n++] = *r;
+}
+
+/* Where a numeric field of the row goes. */
+static double *field_slot(struct data_row *r, enum data_field f) {
+    switch (f) {
+    case DF_OPEN: return &r->o;
+    case DF_HIGH: return &r->h;
+    case DF_LOW: return &r->l;
+    case DF_CLOSE: return &r->c;
+    case DF_VOLUME: return &r->v;
+    case DF_VWAP: return &r->vwap;
+    case DF_ADJ_FACTOR:
+    case DF_ADJ_CLOSE: return &r->adj;
+    default: return NULL;
+    }
+}
+
+/* Skips the value of a field that starts at p, quoted or not, and returns
+ * where it ends (the closing quote, or the delimiter); NULL when the field
+ * holds something only the general path handles ("" escapes, newlines). */
+static const char *skip_value(const char *p, const char *e, int quoted) {
+    if (!quoted) {
+        while (p < e && *p != ',' && *p != '\n' && *p != '\r')
+            p++;
+        return p;
+    }
+    while (p < e && *p != '"' && *p != '\n' && *p != '\r')
+        p++;
+    if (p >= e || *p != '"' || (p + 1 < e && p[1] == '"')) return NULL;
+    return p;
+}
+
+/* The common row, parsed in place in one pass: every field valid, no ""
+ * escapes, no newline inside quotes, the right field count. Returns 1 with
+ * r, *sym and the reader advanced past the row; 0 to hand the row, from its
+ * start, to the general path, which then reports any error precisely. */
+static int fast_row(struct csv_reader *rd, const enum data_field *map, int nf, struct data_row *r,
+                    const char **sym, size_t *sym_len) {
+    const char *p = rd->p, *e = rd->end;
+    if (p >= e || *p == '\n' || *p == '\r') return 0;
+    for (int i = 0; i < nf; i++) {
+        int q = p < e && *p == '"';
+        p += q;
+        enum data_field f = map[i];
+        double *dst = field_slot(r, f);
+        if (dst) {
+            if (p >= e || *p == ',' || *p == '"' || *p == '\n' || *p == '\r') {
+                /* empty: stays NaN (an unquoted '"' here sends the row to the general path) */
+                if (!q && p < e && *p == '"') return 0;
+            } else if (!(p = csv_parse_double_prefix(p, e, dst))) {
+                return 0;
+            }
+        } else if (f == DF_DATE) {
+            size_t n = (e - p >= 10 && p[4] == '-') ? 10 : 8;
+            if ((size_t)(e - p) < n || csv_parse_date(p, n, &r->date)) return 0;
+            p += n;
+        } else {
+            const char *start = p;
+            if (!(p = skip_value(p, e, q))) return 0;
+            size_t n = (size_t)(p - start);
+            if (f == DF_SYMBOL) {
+                if (!sym_ok(start, n)) return 0; /* empty or bad: the general path decides */
+                *sym = start;
+                *sym_len = n;
+            } else if (f == DF_ISOPEN) {
+                if ((n == 5 && !strncasecmp(start, "false", 5)) || (n == 1 && *start == '0'))
+                    r->flags |= ROW_NOBAR;
+                else if (!((n == 4 && !strncasecmp(start, "true", 4)) || (n == 1 && *start == '1')))
+                    return 0;
+            }
+        }
+        if (q) {
+            if (p >= e || *p != '"') return 0;
+            p++;
+        }
+        if (i < nf - 1) {
+            if (p >= e || *p != ',') return 0;
+            p++;
+        }
+    }
+    if (r->v < 0) return 0; /* refused by the general path, with its position */
+    if (p < e) {
+        if (*p == '\r')
+            p += (p + 1 < e && p[1] == '\n') ? 2 : 1;
+        else if (*p == '\n')
+            p++;
+        else
+            return 0;
+    }
+    rd->rec_line = rd->line;
+    rd->line++;
+    rd->line_start = p;
+    rd->p = p;
+    return 1;
 }
 
 int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
@@ -179,7 +277,8 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
     if (st == CSV_EQUOTE)
         return input_error(err, name, rd.line, bad_col, "header: unterminated or stray quote%s%s",
                            "", "");
-    if (st == CSV_END) return input_error(err, name, 1, 1, "empty file: no header line%s%s", "", "");
+    if (st == CSV_END)
+        return input_error(err, name, 1, 1, "empty file: no header line%s%s", "", "");
     if (nf > DATA_MAX_COLS) {
         char where[256];
         snprintf(where, sizeof where, "%s:%zu:%u", name, rd.rec_line, f[DATA_MAX_COLS].col);
@@ -191,8 +290,8 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         for (size_t k = 0; k < spec->ncols; k++) {
             if (!header_is(&f[i], spec->cols[k].header)) continue;
             if (have[spec->cols[k].field])
-                return input_error(err, name, rd.rec_line, f[i].col, "column \"%s\" appears twice%s",
-                                   spec->cols[k].header, "");
+                return input_error(err, name, rd.rec_line, f[i].col,
+                                   "column \"%s\" appears twice%s", spec->cols[k].header, "");
             have[spec->cols[k].field] = i + 1;
             map[i] = spec->cols[k].field;
             colname[i] = spec->cols[k].header;
@@ -206,33 +305,43 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         return input_error(err, name, rd.rec_line, f[have[DF_ADJ_CLOSE] - 1].col,
                            "columns \"%s\" and \"%s\" both present: use one adjustment",
                            "adj_factor", "adj_close");
-    size_t file_sym_len =
-        spec->sym_file_suffix ? sym_from_name(name, spec->sym_file_suffix, file_sym, sizeof file_sym)
-                              : 0;
+    size_t file_sym_len = spec->sym_file_suffix ? sym_from_name(name, spec->sym_file_suffix,
+                                                                file_sym, sizeof file_sym)
+                                                : 0;
     if (!have[DF_SYMBOL] && !sym_ok(file_sym, file_sym_len))
         return input_error(err, name, rd.rec_line, 1,
                            "no symbol column and no symbol in the file name (want SYMBOL%s.csv)%s",
                            spec->sym_file_suffix ? spec->sym_file_suffix : "", "");
-    uint32_t base_flags = have[DF_ADJ_FACTOR] ? ROW_ADJ_FACTOR : have[DF_ADJ_CLOSE] ? ROW_ADJ_CLOSE : 0;
+    uint32_t base_flags = have[DF_ADJ_FACTOR]  ? ROW_ADJ_FACTOR
+                          : have[DF_ADJ_CLOSE] ? ROW_ADJ_CLOSE
+                                               : 0;
     uint32_t last_sym = UINT32_MAX; /* rows of a vendor file share a symbol */
 
     for (;;) {
+        struct data_row r = {0, 0, src, 0, base_flags, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+        const char *sym = NULL;
+        size_t sym_len = 0;
+        size_t line;
+        if (data_read_fast_path && fast_row(&rd, map, nf, &r, &sym, &sym_len)) {
+            line = rd.rec_line;
+            goto parsed;
+        }
+        r.flags = base_flags; /* the fast path may have set ROW_NOBAR */
         st = csv_next(&rd, f, nf + 1, &n, &bad_col);
         if (st == CSV_END) break;
         if (st == CSV_EQUOTE)
-            return input_error(err, name, rd.line, bad_col, "unterminated or stray quote%s%s", "", "");
-        size_t line = rd.rec_line;
+            return input_error(err, name, rd.line, bad_col, "unterminated or stray quote%s%s", "",
+                               "");
+        line = rd.rec_line;
         if (n != nf) {
             char a[32], b[32];
             snprintf(a, sizeof a, "%d", nf);
             snprintf(b, sizeof b, "%d", n);
-            uint32_t col = n > nf ? f[nf].col : f[n - 1].col + f[n - 1].len + (f[n - 1].quoted ? 2 : 0);
+            uint32_t col =
+                n > nf ? f[nf].col : f[n - 1].col + f[n - 1].len + (f[n - 1].quoted ? 2 : 0);
             return input_error(err, name, line, col, "expected %s fields, found %s", a, b);
         }
-        struct data_row r = {0, 0, src, (uint32_t)(line > UINT32_MAX ? UINT32_MAX : line),
-                             base_flags, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
-        const char *sym = NULL;
-        size_t sym_len = 0;
+        r.o = r.h = r.l = r.c = r.v = r.vwap = r.adj = NAN; /* the fast path may have filled some */
         bool have_date = false;
         for (int i = 0; i < nf; i++) {
             const struct csv_field *c = &f[i];
@@ -273,13 +382,14 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
             case DF_ISOPEN:
                 if (c->len == 4 && !strncasecmp(c->p, "true", 4)) continue;
                 if (c->len == 1 && c->p[0] == '1') continue;
-                if ((c->len == 5 && !strncasecmp(c->p, "false", 5)) || (c->len == 1 && c->p[0] == '0')) {
+                if ((c->len == 5 && !strncasecmp(c->p, "false", 5)) ||
+                    (c->len == 1 && c->p[0] == '0')) {
                     r.flags |= ROW_NOBAR;
                     continue;
                 }
                 return input_error(err, name, line, c->col,
-                                   "column \"%s\": expected true or false, found \"%s\"", colname[i],
-                                   excerpt(c, tmp, 48));
+                                   "column \"%s\": expected true or false, found \"%s\"",
+                                   colname[i], excerpt(c, tmp, 48));
             case DF_COUNT: continue;
             }
             if (!dst) continue;
@@ -289,8 +399,10 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
                                    colname[i], excerpt(c, tmp, 48));
         }
         if (!have_date)
-            return input_error(err, name, line, f[have[DF_DATE] - 1].col, "column \"%s\": empty date%s",
-                               colname[have[DF_DATE] - 1], "");
+            return input_error(err, name, line, f[have[DF_DATE] - 1].col,
+                               "column \"%s\": empty date%s", colname[have[DF_DATE] - 1], "");
+    parsed:
+        r.line = (uint32_t)(line > UINT32_MAX ? UINT32_MAX : line);
         if (!sym || sym_len == 0) {
             sym = file_sym;
             sym_len = file_sym_len;
@@ -300,7 +412,8 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
                                "empty symbol%s%s", "", "");
         if (r.v < 0)
             return input_error(err, name, line, f[have[DF_VOLUME] - 1].col,
-                               "column \"%s\": negative volume \"%s\"", colname[have[DF_VOLUME] - 1],
+                               "column \"%s\": negative volume \"%s\"",
+                               colname[have[DF_VOLUME] - 1],
                                excerpt(&f[have[DF_VOLUME] - 1], tmp, 48));
         if (last_sym != UINT32_MAX && t->name_len[last_sym] == sym_len &&
             !memcmp(data_rows_sym(t, last_sym), sym, sym_len))

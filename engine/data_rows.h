@@ -96,7 +96,11 @@ static inline const char *data_rows_sym(const struct data_rows *t, uint32_t id) 
 /* Interns a symbol name, returning its id. */
 uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n);
 
-/* Reads one plain (already inflated) CSV object into t. */
+/* Reads one plain (already inflated) CSV object into t. Rows are parsed in
+ * place by a fast path; any row it does not fully accept is re-read by the
+ * general tokenizer, which also makes every error message. Tests and fuzzers
+ * set data_read_fast_path = 0 to check that both paths agree. */
+extern int data_read_fast_path;
 int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
                   const char *csv, size_t len, struct bt_err *err);
 
@@ -114,8 +118,8 @@ int data_gunzip(const char *name, const void *in, size_t len, struct buf *out, s
 struct data_grid {
     int32_t *dates; /* ascending, every date any row has */
     int ndates;
-    int nsyms;     /* = rows->nsyms */
-    int32_t *win;  /* ndates*nsyms, date-major: winning row index or -1 */
+    int nsyms;      /* = rows->nsyms */
+    int32_t *win;   /* ndates*nsyms, date-major: winning row index or -1 */
     double *anchor; /* per symbol: adj_factor on its latest date (NaN: none) */
 };
 
@@ -128,7 +132,7 @@ int data_row_adjusted(const struct data_row *r, double anchor, double out[PF_COU
 
 /* The panel of the grid restricted to dates in [from, to] (0 = open): dates
  * that have at least one row there, symbols that have at least one row there. */
-int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from,
-                     int32_t to, struct panel *out, struct bt_err *err);
+int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from, int32_t to,
+                     struct panel *out, struct bt_err *err);
 
 #endif

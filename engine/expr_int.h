@@ -173,8 +173,19 @@ struct expr_val {
 double expr_elem_scalar(int op, double x, double y, double z);
 void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out);
 /* x is ndates*nsyms; out likewise. win >= 1 (delay/delta >= 1 too). */
-void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates, int nsyms,
-                  double *out);
+void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
+                  int ndates, int nsyms, double *out);
+
+/* Date blocks for window sums (expr_ops_block.c): row t's block spans rows
+ * bstart[t]..bend[t]. Returns -1 when dates are missing or not strictly
+ * ascending real dates (callers then sum each window directly). */
+int expr_blocks_make(const int32_t *dates, int ndates, int win, int *bstart, int *bend);
+/* Per-block prefix and suffix sums of x (or x*x when square). */
+void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
+                               const int *bend, int square, double *pre, double *suf);
+/* Sum of rows t-win+1..t of each symbol into out (t >= win-1). */
+void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win, int nsyms,
+                            const int *bstart, const int *bend, double *out);
 /* An item of a cross-sectional sort. */
 struct expr_cs_item {
     uint64_t k; /* order-preserving key of v */

@@ -4,6 +4,9 @@
  * Every result is finite or NaN: an infinity (x/0, log(0), overflow) becomes
  * NaN, so "NaN means no value" stays the one rule downstream code checks.
  * Comparisons and logic give 1.0 or 0.0, NaN when an operand is NaN. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3", "no-trapping-math") /* see expr_ops_ts.c */
+#endif
 #include <math.h>
 
 #include "expr_int.h"

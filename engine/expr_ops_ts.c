@@ -9,10 +9,12 @@
  * over everything, and incremental runs must match bit for bit. A window
  * with any NaN gives NaN (a window of d needs all d observations). */
 /* The window loops run over symbols with unknown trip counts, which GCC's
- * -O2 cost model refuses to vectorize; these kernels are the engine's hot
- * loops, so they get O3 here (clang vectorizes them at -O2 already). */
+ * -O2 cost model refuses to vectorize, and compare doubles, which it will not
+ * vectorize while comparisons may trap; these kernels are the engine's hot
+ * loops and never read FP exception flags, so they get O3 without trapping
+ * math here (clang vectorizes them at -O2 already). */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include <math.h>
 #include <stdlib.h>
@@ -267,9 +269,91 @@ static void ts_row(int op, const double *x, const double *y, int t, int win, int
         o[s] = fin(o[s]);
 }
 
-void expr_eval_ts(int op, const double *x, const double *y, int win, int ndates, int nsyms,
-                  double *out) {
+/* Two-pass sample variance of one symbol's window, with the exact
+ * constant-window check: the slow path of block_moments. */
+static double window_var_exact(const double *x, int t, int win, int n, int s, double *mean) {
+    const double *r = x + (size_t)t * n + s;
+    double sum = 0, today = *r, ss = 0;
+    int diff = 0;
+    for (int k = 0; k < win; k++)
+        sum += r[-(long)k * n], diff |= r[-(long)k * n] != today;
+    *mean = sum / win;
+    if (!diff) return 0;
+    for (int k = 0; k < win; k++) {
+        double d = r[-(long)k * n] - *mean;
+        ss += d * d;
+    }
+    return ss / (win - 1);
+}
+
+/* ts_sum, ts_mean, ts_std, ts_zscore from block sums (expr_ops_block.c).
+ * Variance from sums of squares cancels badly when the mean is large next to
+ * the spread, so such cells (cv below 1%, constant windows) are recomputed
+ * two-pass; which path a cell takes depends on its window only. */
+static void block_moments(int op, const double *x, int win, int ndates, int nsyms,
+                          const int *bstart, const int *bend, double *out) {
+    size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
+    int need_sq = op == EOP_TS_STD || op == EOP_TS_ZSCORE;
+    double *pre = scratch(cells), *suf = scratch(cells), *s1 = scratch(n), *s2 = scratch(n);
+    double *pre2 = need_sq ? scratch(cells) : NULL, *suf2 = need_sq ? scratch(cells) : NULL;
+    expr_blocks_prefix_suffix(x, ndates, nsyms, bstart, bend, 0, pre, suf);
+    if (need_sq) expr_blocks_prefix_suffix(x, ndates, nsyms, bstart, bend, 1, pre2, suf2);
+    for (int t = 0; t < ndates; t++) {
+        double *o = out + (size_t)t * n;
+        if (t < win - 1 || (need_sq && win < 2)) {
+            nan_row(o, nsyms);
+            continue;
+        }
+        expr_blocks_window_sum(pre, suf, t, win, nsyms, bstart, bend, s1);
+        if (op == EOP_TS_SUM || op == EOP_TS_MEAN) {
+            for (size_t s = 0; s < n; s++)
+                o[s] = fin(op == EOP_TS_SUM ? s1[s] : s1[s] / win);
+            continue;
+        }
+        expr_blocks_window_sum(pre2, suf2, t, win, nsyms, bstart, bend, s2);
+        const double *today = x + (size_t)t * n;
+        for (size_t s = 0; s < n; s++) {
+            if (isnan(s1[s])) {
+                o[s] = NAN;
+                continue;
+            }
+            double mean = s1[s] / win, var = (s2[s] - s1[s] * mean) / (win - 1);
+            if (!(var > 0 && mean * mean <= 1e4 * var))
+                var = window_var_exact(x, t, win, nsyms, (int)s, &mean);
+            double sd = sqrt(var);
+            o[s] = fin(op == EOP_TS_STD ? sd : (sd > 0 ? (today[s] - mean) / sd : NAN));
+        }
+    }
+    free(pre);
+    free(suf);
+    free(pre2);
+    free(suf2);
+    free(s1);
+    free(s2);
+}
+
+/* Windows at least this long use block sums; shorter ones are as fast
+ * direct. The choice depends on the operator and window only. */
+enum { BLOCK_MIN_WIN = 32 };
+
+static int uses_blocks(int op, int win) {
+    return win >= BLOCK_MIN_WIN &&
+           (op == EOP_TS_SUM || op == EOP_TS_MEAN || op == EOP_TS_STD || op == EOP_TS_ZSCORE);
+}
+
+void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
+                  int ndates, int nsyms, double *out) {
     size_t n = (size_t)nsyms;
+    if (uses_blocks(op, win) && ndates > 0) {
+        int *bstart = malloc((size_t)ndates * sizeof *bstart);
+        int *bend = malloc((size_t)ndates * sizeof *bend);
+        if (!bstart || !bend) abort();
+        int ok = expr_blocks_make(dates, ndates, win, bstart, bend) == 0;
+        if (ok) block_moments(op, x, win, ndates, nsyms, bstart, bend, out);
+        free(bstart);
+        free(bend);
+        if (ok) return;
+    }
     if (op == EOP_DELAY || op == EOP_DELTA) {
         for (int t = 0; t < ndates; t++) {
             double *o = out + (size_t)t * n;

@@ -276,7 +276,7 @@ static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct 
     } else if (expr_op_is_ts(nd->op)) {
         const double *x = as_array(pg, st, &args[0], &t0);
         const double *y = nd->nargs > 1 ? as_array(pg, st, &args[1], &t1) : NULL;
-        expr_eval_ts(nd->op, x, y, nd->win, p->ndates, p->nsyms, buf);
+        expr_eval_ts(nd->op, x, y, nd->win, p->dates, p->ndates, p->nsyms, buf);
     } else {
         const double *x = as_array(pg, st, &args[0], &t0);
         expr_eval_cs(nd->op, nd->num, x, p->ndates, p->nsyms, buf);

@@ -7,6 +7,7 @@
 #include "metrics.h"
 #include "run.h"
 #include "strategy.h"
+#include "strategy_sort.h"
 
 #define ANN_FACTOR 252.0
 
@@ -141,20 +142,18 @@ double metrics_pearson(const double *x, const double *y, int n) {
     return r > 1 ? 1 : r < -1 ? -1 : r;
 }
 
-/* Orders indices by value (ctx), then by index so equal values stay put.
- * glibc qsort_r keeps the values out of globals: runs may be threaded. */
-static int rank_cmp(const void *a, const void *b, void *ctx) {
-    const double *rank_vals = ctx;
-    int i = *(const int *)a, j = *(const int *)b;
-    if (rank_vals[i] < rank_vals[j]) return -1;
-    if (rank_vals[i] > rank_vals[j]) return 1;
-    return (i > j) - (i < j);
+/* Index i orders before j: by value, then by index (a total order, so the
+ * result never depends on the algorithm). */
+static inline int idx_less(const double *x, int i, int j) {
+    return x[i] < x[j] || (x[i] == x[j] && i < j);
 }
+
+STRATEGY_SORT_DEFINE(sort_idx, idx_less)
 
 void metrics_rank_avg(const double *x, int n, double *r, int *idx) {
     for (int i = 0; i < n; i++)
         idx[i] = i;
-    qsort_r(idx, (size_t)n, sizeof *idx, rank_cmp, (void *)x);
+    sort_idx(idx, n, x);
     for (int i = 0; i < n;) {
         int j = i;
         while (j + 1 < n && x[idx[j + 1]] == x[idx[i]])
@@ -185,8 +184,9 @@ void metrics_ic_scratch(const struct panel *p, const double *factor, int d, doub
     if (n_out) *n_out = n;
     if (n < 2) return;
     *ic = metrics_pearson(x, y, n);
-    metrics_rank_avg(x, n, rx, iscratch);
+    /* y first, so that iscratch ends up holding x's order for the caller */
     metrics_rank_avg(y, n, ry, iscratch);
+    metrics_rank_avg(x, n, rx, iscratch);
     *rank_ic = metrics_pearson(rx, ry, n);
 }
 
@@ -201,10 +201,42 @@ void metrics_ic_at(const struct panel *p, const double *factor, int d, double *i
     free(iscratch);
 }
 
-/* Orders doubles ascending for the quantile edges. */
-static int dbl_cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Sorts finite doubles ascending (same quicksort as sort_idx, on values). */
+static void sort_dbl(double *v, int n) {
+    while (n > 16) {
+        int m = n / 2;
+        double t;
+        if (v[m] < v[0]) t = v[m], v[m] = v[0], v[0] = t;
+        if (v[n - 1] < v[0]) t = v[n - 1], v[n - 1] = v[0], v[0] = t;
+        if (v[n - 1] < v[m]) t = v[n - 1], v[n - 1] = v[m], v[m] = t;
+        double pivot = v[m];
+        int i = 0, j = n - 1;
+        for (;;) {
+            while (v[i] < pivot)
+                i++;
+            while (pivot < v[j])
+                j--;
+            if (i >= j) break;
+            t = v[i], v[i] = v[j], v[j] = t;
+            i++;
+            j--;
+        }
+        if (j + 1 < n - j - 1) {
+            sort_dbl(v, j + 1);
+            v += j + 1;
+            n -= j + 1;
+        } else {
+            sort_dbl(v + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    for (int i = 1; i < n; i++) {
+        double x = v[i];
+        int k = i;
+        for (; k > 0 && x < v[k - 1]; k--)
+            v[k] = v[k - 1];
+        v[k] = x;
+    }
 }
 
 /* numpy.quantile(method="linear") of sorted v at probability q. */
@@ -219,9 +251,13 @@ static double np_quantile(const double *v, int n, double q) {
 }
 
 void quantile_buckets(const double *x, int n, int q, double *sorted, int *bucket) {
-    double edges[RUN_MAX_QUANTILES + 1];
     memcpy(sorted, x, (size_t)n * sizeof *x);
-    qsort(sorted, (size_t)n, sizeof *sorted, dbl_cmp);
+    sort_dbl(sorted, n);
+    quantile_buckets_sorted(x, n, q, sorted, bucket);
+}
+
+void quantile_buckets_sorted(const double *x, int n, int q, const double *sorted, int *bucket) {
+    double edges[RUN_MAX_QUANTILES + 1];
     /* pandas.qcut: np.linspace(0, 1, q + 1), then Series.quantile goes
      * through percent (x 100) and back, each step rounding */
     double step = 1.0 / q;

@@ -13,7 +13,8 @@ double metrics_pearson(const double *x, const double *y, int n);
 void metrics_rank_avg(const double *x, int n, double *r, int *idx);
 /* IC and rank IC at panel date d, with caller scratch: 4*nsyms doubles and
  * nsyms ints. Also returns, through x/y (the first 2*nsyms doubles of
- * scratch), the n valid (factor, return) pairs when n_out is non-NULL. */
+ * scratch), the n valid (factor, return) pairs when n_out is non-NULL; when
+ * n >= 2, iscratch then holds the indices 0..n-1 in ascending order of x. */
 void metrics_ic_scratch(const struct panel *p, const double *factor, int d, double *scratch,
                         int *iscratch, double *ic, double *rank_ic, int *n_out);
 

@@ -80,16 +80,58 @@ static int run_range(const struct panel *p, int32_t from, int32_t to, int *d0, i
     return 0;
 }
 
+/* The factor columns of the series over rows d0..d1 (ic, rank_ic) and the
+ * mean next-day return per quantile into qret (NaN for an empty bucket).
+ * scratch: 5*nsyms doubles, iscratch: 2*nsyms ints. */
+static void factor_stats(const struct panel *p, const double *factor, int d0, int d1, int q,
+                         double *scratch, int *iscratch, struct run_series *s, double *qret) {
+    size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
+    double qsum[RUN_MAX_QUANTILES] = {0}, *sorted = scratch + 4 * ns;
+    int qcnt[RUN_MAX_QUANTILES] = {0}, *bucket = iscratch + ns, n;
+    for (int d = d0; d <= d1; d++) {
+        metrics_ic_scratch(p, factor, d, scratch, iscratch, &s->ic[d - d0], &s->rank_ic[d - d0],
+                           &n);
+        if (n < q || n < 2) continue;
+        /* mean return per factor quantile over the same (factor, return)
+         * pairs; the rank sort already ordered the factor values */
+        int dcnt[RUN_MAX_QUANTILES] = {0};
+        double dsum[RUN_MAX_QUANTILES] = {0};
+        for (int k = 0; k < n; k++)
+            sorted[k] = scratch[iscratch[k]];
+        quantile_buckets_sorted(scratch, n, q, sorted, bucket);
+        for (int k = 0; k < n; k++) {
+            dsum[bucket[k]] += scratch[ns + k];
+            dcnt[bucket[k]]++;
+        }
+        /* alphalens: the mean of each date's bucket mean */
+        for (int k = 0; k < q; k++)
+            if (dcnt[k]) {
+                qsum[k] += dsum[k] / dcnt[k];
+                qcnt[k]++;
+            }
+    }
+    for (int k = 0; k < q; k++)
+        qret[k] = qcnt[k] ? qsum[k] / qcnt[k] : NAN;
+}
+
 int run_pair(const struct panel *p, const double *factor, const char *kind_s,
              const struct run_params *params, int32_t from, int32_t to, const void *state_in,
              size_t state_in_len, struct run_output *out, struct bt_err *err) {
+    return run_pair_shared(p, factor, kind_s, params, from, to, state_in, state_in_len, NULL, out,
+                           err);
+}
+
+int run_pair_shared(const struct panel *p, const double *factor, const char *kind_s,
+                    const struct run_params *params, int32_t from, int32_t to, const void *state_in,
+                    size_t state_in_len, const struct run_output *stats_from,
+                    struct run_output *out, struct bt_err *err) {
     struct run_book b;
     struct run_params prm;
     struct buf st = BUF_INIT;
     enum run_kind kind;
     int d0 = 0, d1 = -1, rc;
-    double *scratch = NULL, qsum[RUN_MAX_QUANTILES] = {0};
-    int *iscratch = NULL, qcnt[RUN_MAX_QUANTILES] = {0};
+    double *scratch = NULL;
+    int *iscratch = NULL;
     memset(out, 0, sizeof *out);
     memset(&b, 0, sizeof b);
     if ((rc = run_kind_parse(kind_s, &kind, err))) return rc;
@@ -112,14 +154,14 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
         initial = b.value;
     }
     size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
-    scratch = xcalloc(4 * ns, sizeof *scratch);
+    scratch = xcalloc(5 * ns, sizeof *scratch);
     iscratch = xcalloc(3 * ns, sizeof *iscratch);
     run_series_alloc(&out->series, d1 - d0 + 1);
     double prev = initial;
     int q = prm.quantiles;
     for (int d = d0; d <= d1; d++) {
         struct run_day day = {0, 0};
-        int row = d - d0, n;
+        int row = d - d0;
         if (kind == RUN_SIGNAL)
             strategy_signal_step(&b, p, factor, d, &prm, &day);
         else if (kind == RUN_LONG_SHORT_QUANTILE)
@@ -132,24 +174,16 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
         out->series.ret[row] = day.value / prev - 1.0;
         out->series.turnover[row] = day.value != 0 ? day.traded / day.value : NAN;
         prev = day.value;
-        metrics_ic_scratch(p, factor, d, scratch, iscratch, &out->series.ic[row],
-                           &out->series.rank_ic[row], &n);
-        /* mean return per factor quantile over the same (factor, return) pairs */
-        if (n >= q) {
-            int *bucket = iscratch, dcnt[RUN_MAX_QUANTILES] = {0};
-            double dsum[RUN_MAX_QUANTILES] = {0};
-            quantile_buckets(scratch, n, q, scratch + 2 * ns, bucket);
-            for (int k = 0; k < n; k++) {
-                dsum[bucket[k]] += scratch[ns + k];
-                dcnt[bucket[k]]++;
-            }
-            /* alphalens: the mean of each date's bucket mean */
-            for (int k = 0; k < q; k++)
-                if (dcnt[k]) {
-                    qsum[k] += dsum[k] / dcnt[k];
-                    qcnt[k]++;
-                }
-        }
+    }
+    double qret[RUN_MAX_QUANTILES] = {0};
+    if (stats_from && stats_from->series.n == out->series.n && stats_from->summary.nq == q &&
+        out->series.n > 0 && stats_from->series.date[0] == out->series.date[0]) {
+        size_t bytes = sizeof(double) * (size_t)out->series.n;
+        memcpy(out->series.ic, stats_from->series.ic, bytes);
+        memcpy(out->series.rank_ic, stats_from->series.rank_ic, bytes);
+        memcpy(qret, stats_from->summary.quantile_ret, sizeof qret);
+    } else {
+        factor_stats(p, factor, d0, d1, q, scratch, iscratch, &out->series, qret);
     }
     b.date = p->dates[d1];
     if ((rc = state_write(&b, p, &st, err))) goto fail;
@@ -157,8 +191,7 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
     out->state = (unsigned char *)buf_detach(&st);
     metrics_from_series(&out->series, initial, &out->summary);
     out->summary.nq = q;
-    for (int i = 0; i < q; i++)
-        out->summary.quantile_ret[i] = qcnt[i] ? qsum[i] / qcnt[i] : NAN;
+    memcpy(out->summary.quantile_ret, qret, sizeof qret);
     rc = 0;
 fail:
     if (rc) run_output_free(out);

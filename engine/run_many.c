@@ -5,6 +5,7 @@
 
 #include "expr.h"
 #include "run.h"
+#include "strategy.h"
 
 int run_many(const struct panel *p, const struct run_pair_spec *specs, int n, int32_t from,
              int32_t to, struct run_output *outs, struct bt_err *errs, struct bt_err *err) {
@@ -19,8 +20,16 @@ int run_many(const struct panel *p, const struct run_pair_spec *specs, int n, in
     if ((rc = expr_prog_eval(prog, p, err))) goto fail;
     for (int i = 0; i < n; i++) {
         if (idx[i] < 0) continue;
-        run_pair(p, expr_prog_result(prog, idx[i]), specs[i].kind, &specs[i].params, from, to,
-                 specs[i].state_in, specs[i].state_in_len, &outs[i], &errs[i]);
+        /* an earlier pair with the same factor text and quantiles already
+         * has the factor's ic, rank_ic and quantile returns */
+        const struct run_output *same = NULL;
+        for (int j = 0; j < i && !same; j++)
+            if (errs[j].code == 0 && outs[j].series.n > 0 &&
+                specs[j].params.quantiles == specs[i].params.quantiles &&
+                strcmp(specs[j].factor, specs[i].factor) == 0)
+                same = &outs[j];
+        run_pair_shared(p, expr_prog_result(prog, idx[i]), specs[i].kind, &specs[i].params, from,
+                        to, specs[i].state_in, specs[i].state_in_len, same, &outs[i], &errs[i]);
     }
 fail:
     expr_prog_free(prog);

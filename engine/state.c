@@ -68,15 +68,16 @@ static int state_line(char *line, int lineno, const struct panel *p, struct run_
         if (!v || *end || d < 18000101 || d > 29991231) goto bad;
         b->date = (int32_t)d;
     } else if (strcmp(key, "value") == 0) {
-        if (tok_double(&save, &b->value)) goto bad;
+        if (tok_double(&save, &b->value) || !isfinite(b->value)) goto bad;
     } else if (strcmp(key, "cash") == 0) {
-        if (tok_double(&save, &b->cash)) goto bad;
+        if (tok_double(&save, &b->cash) || !isfinite(b->cash)) goto bad;
     } else if (strcmp(key, "sym") == 0) {
         char *name = strtok_r(NULL, " ", &save);
         double v[5];
         if (!name) goto bad;
+        /* only the last close may be NaN (no bar seen yet) */
         for (int i = 0; i < 5; i++)
-            if (tok_double(&save, &v[i])) goto bad;
+            if (tok_double(&save, &v[i]) || (i > 0 && !isfinite(v[i]))) goto bad;
         int s = panel_find_sym(p, name);
         if (s < 0)
             return bt_err_set(err, BT_EINPUT, where,

@@ -61,5 +61,16 @@ double strategy_mark(struct run_book *b, const struct panel *p, int d);
  * i/q, a value goes to the first bucket whose upper edge is >= it. sorted is
  * scratch of n doubles. */
 void quantile_buckets(const double *x, int n, int q, double *sorted, int *bucket);
+/* Same, given sorted = x in ascending order already. */
+void quantile_buckets_sorted(const double *x, int n, int q, const double *sorted, int *bucket);
+
+/* run_pair, except that when stats_from is non-NULL (a finished run over
+ * the same panel rows with the same factor and quantiles) its ic, rank_ic
+ * and quantile returns are copied instead of recomputed: run_many shares
+ * them between pairs with the same factor. */
+int run_pair_shared(const struct panel *p, const double *factor, const char *kind,
+                    const struct run_params *params, int32_t from, int32_t to, const void *state_in,
+                    size_t state_in_len, const struct run_output *stats_from,
+                    struct run_output *out, struct bt_err *err);
 
 #endif

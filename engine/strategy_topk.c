@@ -12,18 +12,18 @@
 #include <stdlib.h>
 
 #include "strategy.h"
+#include "strategy_sort.h"
 
-/* Best score (ctx: the day's scores) first, NaN last, then symbol order: a
- * total order, so the choice never depends on the sort algorithm. */
-static int topk_cmp(const void *a, const void *b, void *ctx) {
-    const double *topk_score = ctx;
-    int i = *(const int *)a, j = *(const int *)b;
-    double x = topk_score[i], y = topk_score[j];
-    int xn = isnan(x), yn = isnan(y);
-    if (xn != yn) return xn - yn;
-    if (!xn && x != y) return x > y ? -1 : 1;
-    return (i > j) - (i < j);
+/* i before j: best score first, NaN last, then symbol order (a total
+ * order). */
+static inline int topk_before(const double *score, int i, int j) {
+    int in = isnan(score[i]), jn = isnan(score[j]);
+    if (in != jn) return jn;
+    if (!in && score[i] != score[j]) return score[i] > score[j];
+    return i < j;
 }
+
+STRATEGY_SORT_DEFINE(topk_sort, topk_before)
 
 void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor, int d,
                         const struct run_params *prm, int *iscratch, struct run_day *out) {
@@ -39,8 +39,8 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
         else if (isfinite(close[panel_idx(p, d, s)]) && isfinite(score[s]))
             cand[ncand++] = s;
     }
-    qsort_r(last, (size_t)nlast, sizeof *last, topk_cmp, (void *)score);
-    qsort_r(cand, (size_t)ncand, sizeof *cand, topk_cmp, (void *)score);
+    topk_sort(last, nlast, score);
+    topk_sort(cand, ncand, score);
     int ntoday = ndrop + k - nlast;
     ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;
     int ncomb = 0;
@@ -48,7 +48,7 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
         comb[ncomb++] = last[i];
     for (int i = 0; i < ntoday; i++)
         comb[ncomb++] = cand[i];
-    qsort_r(comb, (size_t)ncomb, sizeof *comb, topk_cmp, (void *)score);
+    topk_sort(comb, ncomb, score);
     /* sell: held names in the last ndrop of comb (Qlib counts them as sold
      * even when they cannot trade today; they are then simply kept) */
     int nsell = 0;

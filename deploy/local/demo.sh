@@ -175,6 +175,11 @@ s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or os
                   region_name=os.environ.get("AWS_REGION", "us-east-1"),
                   config=Config(s3={"addressing_style": "path"}))
 bucket = os.environ["BTPIPE_DATA_BUCKET"]
+try:  # ingest lists "<dataset>/daily/": the endpoint must verify that right
+    s3.list_objects_v2(Bucket=bucket, Prefix=f"{datasets[0]}/daily/")
+except Exception as e:
+    sys.exit(f"demo: the S3 endpoint refuses a signed listing with a '/' prefix ({e}); "
+             "start moto through deploy/local/moto_raw_uri.py (deploy/local/stack-up.sh)")
 files = {}
 for ds in datasets:
     for dirpath, _, names in os.walk(os.path.join(work, ds)):

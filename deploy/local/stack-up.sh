@@ -117,9 +117,12 @@ moto_healthy() {
 moto_start() {
   claim_port "$MOTO_PORT" "moto S3/Batch" BTPIPE_MOTO_PORT
   stack_log "starting moto (S3 + Batch) on $moto_url"
-  setsid "$STACK_VENV/bin/python" -m moto.server -H "$STACK_HOST" -p "$MOTO_PORT" \
+  # Through moto_raw_uri.py: plain moto checks signatures against a URL that
+  # werkzeug has already percent-decoded, and so refuses correctly signed
+  # requests whose path or query holds an escaped character.
+  setsid "$STACK_VENV/bin/python" "$stack_here/moto_raw_uri.py" -H "$STACK_HOST" -p "$MOTO_PORT" \
     </dev/null >>"$STACK_LOGS/moto.log" 2>&1 &
-  echo "$! moto.server -H $STACK_HOST -p $MOTO_PORT" >"$STACK_DIR/moto.pid"
+  echo "$! moto_raw_uri.py -H $STACK_HOST -p $MOTO_PORT" >"$STACK_DIR/moto.pid"
   wait_for "moto" 60 moto_healthy
   # moto keeps its state in memory, so a new moto always needs provisioning;
   # the access key it makes is new each time and lands in .stack/aws.env.

@@ -44,9 +44,17 @@ struct pair {
     char *published; /* meta.id last published, or NULL */
 };
 
+/* The last trading date landed for a dataset (from data.landed). */
+struct landed {
+    char *dataset;
+    char date[11];
+};
+
 struct collector_state {
     struct pair *pairs; /* ascending id */
     size_t npairs;
+    struct landed *landed; /* ascending dataset */
+    size_t nlanded;
 };
 
 static char *xstrdup(const char *s) {
@@ -113,6 +121,9 @@ void collector_free(struct collector_state *s) {
         free(p->published);
     }
     free(s->pairs);
+    for (size_t i = 0; i < s->nlanded; i++)
+        free(s->landed[i].dataset);
+    free(s->landed);
     free(s);
 }
 
@@ -256,18 +267,36 @@ static const struct task *first_failing(const struct pair *p) {
     return NULL;
 }
 
-/* Status reason for the pair into b ("" when current). */
-static void status_reason(const struct pair *p, struct buf *b) {
+/* The last landed date of dataset, or NULL when none was seen. */
+static const char *landed_max(const struct collector_state *s, const char *dataset) {
+    for (size_t i = 0; i < s->nlanded; i++)
+        if (!strcmp(s->landed[i].dataset, dataset)) return s->landed[i].date;
+    return NULL;
+}
+
+/* The pair's status, and its reason into b ("" when current). */
+static Btpipe__V1__ResultStatus pair_status(const struct collector_state *s, const struct pair *p,
+                                            struct buf *b) {
     buf_reset(b);
     buf_puts(b, "");
     const struct task *t = first_failing(p);
-    if (t) buf_printf(b, "task %s: %s", t->task_key, t->error);
+    if (t) {
+        buf_printf(b, "task %s: %s", t->task_key, t->error);
+        return BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_FAILING;
+    }
+    const char *landed = landed_max(s, p->dataset);
+    const char *last = p->npts ? p->pts[p->npts - 1].date : NULL;
+    if (landed && (!last || strcmp(last, landed) < 0)) {
+        buf_printf(b, "data landed up to %s; series ends %s", landed, last ? last : "nowhere yet");
+        return BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_LAGGING;
+    }
+    return BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_CURRENT;
 }
 
 /* meta.id of the pair's current result into b. */
-static void result_id(const struct pair *p, struct buf *b) {
+static void result_id(const struct collector_state *s, const struct pair *p, struct buf *b) {
     struct buf reason = BUF_INIT, txt = BUF_INIT;
-    status_reason(p, &reason);
+    int status = (int)pair_status(s, p, &reason);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx) abort();
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
@@ -280,7 +309,7 @@ static void result_id(const struct pair *p, struct buf *b) {
         EVP_DigestUpdate(ctx, txt.p, txt.len);
     }
     buf_reset(&txt);
-    buf_printf(&txt, "status %d\n%s\n", first_failing(p) ? 1 : 0, buf_cstr(&reason));
+    buf_printf(&txt, "status %d\n%s\n", status, buf_cstr(&reason));
     EVP_DigestUpdate(ctx, txt.p, txt.len);
     unsigned char md[32];
     unsigned int mdlen = 0;
@@ -343,7 +372,7 @@ int collector_apply(struct collector_state *s, const Btpipe__V1__JobCompletion *
         note_seen(p, cid.p);
         if (c->finished_at_ms > p->updated_at_ms) p->updated_at_ms = c->finished_at_ms;
     }
-    result_id(p, &after);
+    result_id(s, p, &after);
     *pair_id = p->id;
     *changed = !p->published || strcmp(p->published, after.p) != 0;
     buf_free(&id);
@@ -402,8 +431,8 @@ int collector_result(struct collector_state *s, const char *pair_id, int64_t now
     run_series_free(&ser);
 
     struct buf reason = BUF_INIT;
-    status_reason(p, &reason);
-    result_id(p, meta_id);
+    Btpipe__V1__ResultStatus status = pair_status(s, p, &reason);
+    result_id(s, p, meta_id);
     Btpipe__V1__Meta meta = BTPIPE__V1__META__INIT;
     meta.id = meta_id->p;
     meta.produced_at_ms = now_ms;
@@ -437,8 +466,7 @@ int collector_result(struct collector_state *s, const char *pair_id, int64_t now
     r.last_date = p->npts ? (char *)p->pts[p->npts - 1].date : "";
     r.days = (uint32_t)p->npts;
     r.metrics = &m;
-    r.status = first_failing(p) ? BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_FAILING
-                                : BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_CURRENT;
+    r.status = status;
     r.status_reason = reason.p ? reason.p : "";
     r.updated_at_ms = p->updated_at_ms;
     r.completions = (uint32_t)p->nseen;
@@ -485,7 +513,7 @@ int collector_needs_publish(struct collector_state *s, const char *pair_id) {
     const struct pair *p = &s->pairs[i];
     if (!p->npts && !p->ntasks) return 0; /* only known from the results topic */
     struct buf id = BUF_INIT;
-    result_id(p, &id);
+    result_id(s, p, &id);
     int need = !p->published || strcmp(p->published, id.p) != 0;
     buf_free(&id);
     return need;
@@ -497,4 +525,43 @@ size_t collector_pair_count(const struct collector_state *s) {
 
 const char *collector_pair_at(const struct collector_state *s, size_t i) {
     return i < s->npairs ? s->pairs[i].id : NULL;
+}
+
+int collector_note_landed(struct collector_state *s, const char *dataset, const char *date) {
+    if (!id_part_ok(dataset) || !is_date(date)) return 0;
+    size_t i = 0;
+    while (i < s->nlanded && strcmp(s->landed[i].dataset, dataset) < 0)
+        i++;
+    if (i < s->nlanded && !strcmp(s->landed[i].dataset, dataset)) {
+        if (strcmp(s->landed[i].date, date) >= 0) return 0;
+        memcpy(s->landed[i].date, date, 11);
+        return 1;
+    }
+    s->landed = xrealloc(s->landed, (s->nlanded + 1) * sizeof *s->landed);
+    memmove(s->landed + i + 1, s->landed + i, (s->nlanded - i) * sizeof *s->landed);
+    s->nlanded++;
+    s->landed[i].dataset = xstrdup(dataset);
+    memcpy(s->landed[i].date, date, 11);
+    return 1;
+}
+
+int collector_note_landed_bytes(struct collector_state *s, const void *value, size_t len,
+                                const char **dataset, struct bt_err *err) {
+    *dataset = NULL;
+    if (!value) return 0;
+    Btpipe__V1__DataIncrement *m =
+        btpipe__v1__data_increment__unpack(NULL, len, (const uint8_t *)value);
+    if (!m)
+        return bt_err_set(err, BT_EINPUT, "DataIncrement",
+                          "value does not decode as DataIncrement");
+    if (collector_note_landed(s, m->dataset, m->trading_date)) {
+        for (size_t i = 0; i < s->nlanded; i++)
+            if (!strcmp(s->landed[i].dataset, m->dataset)) *dataset = s->landed[i].dataset;
+    }
+    btpipe__v1__data_increment__free_unpacked(m, NULL);
+    return 0;
+}
+
+const char *collector_pair_dataset(const struct collector_state *s, size_t i) {
+    return i < s->npairs ? s->pairs[i].dataset : NULL;
 }

@@ -17,8 +17,9 @@
  *
  * Status: FAILING when the latest completion (by the same key) of any task
  * of the pair's current version failed or was rejected, with the reason
- * "task <task_key>: <error>" of the first such task by key; CURRENT
- * otherwise. (LAGGING would need the landed dates; not tracked yet.)
+ * "task <task_key>: <error>" of the first such task by key; else LAGGING
+ * when the dataset has landed a date after the series' last one (the
+ * collector reads data.landed for that); else CURRENT.
  *
  * AggregatedResult.meta.id is "<pair_id>/<last_date>/<h>" where h is the
  * first 16 hex digits of SHA-256 over the merged series, the status and
@@ -34,6 +35,7 @@
 #include "buf.h"
 #include "err.h"
 #include "btpipe/v1/aggregated_result.pb-c.h"
+#include "btpipe/v1/data_increment.pb-c.h"
 #include "btpipe/v1/job_completion.pb-c.h"
 
 struct collector_state;
@@ -71,7 +73,17 @@ int collector_note_published_bytes(struct collector_state *s, const void *value,
 /* 1 when the pair's current result id differs from the published one. */
 int collector_needs_publish(struct collector_state *s, const char *pair_id);
 
+/* Notes that dataset has landed date (a DataIncrement). Returns 1 when that
+ * moved the dataset's last landed date (its pairs may now be LAGGING). */
+int collector_note_landed(struct collector_state *s, const char *dataset, const char *date);
+/* Same from a data.landed message: *dataset (owned by the state) is set
+ * when the last date moved, NULL otherwise; BT_EINPUT when the bytes do not
+ * decode as a DataIncrement; a tombstone is ignored. */
+int collector_note_landed_bytes(struct collector_state *s, const void *value, size_t len,
+                                const char **dataset, struct bt_err *err);
+
 size_t collector_pair_count(const struct collector_state *s);
+const char *collector_pair_dataset(const struct collector_state *s, size_t i);
 const char *collector_pair_at(const struct collector_state *s, size_t i); /* sorted by id */
 
 #endif

@@ -25,7 +25,8 @@ static const char usage[] =
     "\n"
     "Consumes <prefix>.completions, merges each pair's daily series (newest\n"
     "completion wins a date; duplicates change nothing), and publishes the\n"
-    "pair's full-history AggregatedResult to <prefix>.results (key: pair id).\n"
+    "pair's full-history AggregatedResult to <prefix>.results (key: pair id);\n"
+    "reads <prefix>.data.landed to mark pairs LAGGING behind the data.\n"
     "Undecodable completions go to <prefix>.deadletter. See docs/collector.md.\n"
     "\n"
     "Settings:\n"
@@ -37,7 +38,7 @@ struct collector {
     struct collector_state *state;
     struct kafka_producer *producer;
     struct kafka_consumer *consumer;
-    const char *t_completions, *t_results;
+    const char *t_completions, *t_results, *t_landed;
     char **pending; /* pairs changed since the last publish */
     size_t npending;
     struct metric *m_comp, *m_pub, *m_dead, *m_pairs, *m_err;
@@ -129,11 +130,39 @@ static int rebuild_completion(const struct kafka_msg *m, void *ud) {
     return 0;
 }
 
-/* One consumed completion: merge, or dead-letter. */
+/* kafka_read_all callback for data.landed (bad messages there are the
+ * planner's to dead-letter; here they are only skipped). */
+static int rebuild_landed(const struct kafka_msg *m, void *ud) {
+    struct collector *c = ud;
+    struct bt_err err = BT_ERR_INIT;
+    const char *ds;
+    collector_note_landed_bytes(c->state, m->value, m->value_len, &ds, &err);
+    return 0;
+}
+
+/* Every pair whose result is stale goes on the pending list. */
+static void pend_stale(struct collector *c, const char *dataset) {
+    for (size_t i = 0; i < collector_pair_count(c->state); i++) {
+        const char *pair = collector_pair_at(c->state, i);
+        if ((!dataset || !strcmp(collector_pair_dataset(c->state, i), dataset)) &&
+            collector_needs_publish(c->state, pair))
+            pending_add(c, pair);
+    }
+}
+
+/* One consumed message: a landed date (pairs may lag now), or a
+ * completion to merge or dead-letter. */
 static int handle(struct collector *c, const struct kafka_msg *m, struct bt_err *err) {
     struct bt_err e = BT_ERR_INIT;
     const char *pair = NULL;
     int changed = 0;
+    if (!strcmp(m->topic, c->t_landed)) {
+        const char *ds = NULL;
+        if (collector_note_landed_bytes(c->state, m->value, m->value_len, &ds, &e))
+            log_event(LOG_WARN, "skipping undecodable data.landed message", "error", e.msg, NULL);
+        if (ds) pend_stale(c, ds);
+        return 0;
+    }
     metric_add(c->m_comp, 1);
     if (collector_apply_bytes(c->state, m->value, m->value_len, &pair, &changed, &e)) {
         char off[64];
@@ -170,20 +199,20 @@ int main(int argc, char **argv) {
     if ((rc = kafka_ensure_topics(&c.svc.cfg, &err))) goto fail;
     c.t_completions = kafka_topic_name(&c.svc.cfg, TOPIC_COMPLETIONS);
     c.t_results = kafka_topic_name(&c.svc.cfg, TOPIC_RESULTS);
+    c.t_landed = kafka_topic_name(&c.svc.cfg, TOPIC_DATA_LANDED);
     if ((rc = kafka_producer_new(&c.svc.cfg, &c.producer, &err))) goto fail;
     c.state = collector_new();
     if ((rc = read_all_retry(&c.svc.cfg, c.t_results, rebuild_published, &c, &err))) goto fail;
+    if ((rc = read_all_retry(&c.svc.cfg, c.t_landed, rebuild_landed, &c, &err))) goto fail;
     if ((rc = read_all_retry(&c.svc.cfg, c.t_completions, rebuild_completion, &c, &err))) goto fail;
-    for (size_t i = 0; i < collector_pair_count(c.state); i++) {
-        const char *pair = collector_pair_at(c.state, i);
-        if (collector_needs_publish(c.state, pair)) pending_add(&c, pair);
-    }
+    pend_stale(&c, NULL);
     if ((rc = publish_pending(&c, &err))) goto fail;
+    metric_set(c.m_pairs, (double)collector_pair_count(c.state));
     char npairs[32];
     snprintf(npairs, sizeof npairs, "%zu", collector_pair_count(c.state));
     log_event(LOG_INFO, "state rebuilt", "pairs", npairs, NULL);
-    const char *topics[] = {c.t_completions};
-    if ((rc = kafka_consumer_new(&c.svc.cfg, group, topics, 1, &c.consumer, &err))) goto fail;
+    const char *topics[] = {c.t_completions, c.t_landed};
+    if ((rc = kafka_consumer_new(&c.svc.cfg, group, topics, 2, &c.consumer, &err))) goto fail;
     service_set_ready(&c.svc, 1);
 
     long in_batch = 0;

@@ -53,10 +53,10 @@ struct executor {
 
 struct executor_local_config {
     const char *runner_path;
-    int workers;           /* processes at once */
-    int timeout_s;         /* per attempt */
-    int retries;           /* after the first attempt */
-    int backoff_ms;        /* before the first retry; doubles, capped at 60 s */
+    int workers;    /* processes at once */
+    int timeout_s;  /* per attempt */
+    int retries;    /* after the first attempt */
+    int backoff_ms; /* before the first retry; doubles, capped at 60 s */
 };
 
 int executor_local_new(const struct executor_local_config *cfg, struct executor **out,

@@ -25,9 +25,9 @@ struct local_job {
     char plan_id[64];
     char *manifest_uri;
     enum job_phase phase;
-    uint32_t attempt;       /* attempts started so far */
-    int64_t not_before_ms;  /* WAITING: earliest start (backoff) */
-    int64_t deadline_ms;    /* RUNNING: kill after this */
+    uint32_t attempt;      /* attempts started so far */
+    int64_t not_before_ms; /* WAITING: earliest start (backoff) */
+    int64_t deadline_ms;   /* RUNNING: kill after this */
     pid_t pid;
     int timed_out;
 };
@@ -53,13 +53,16 @@ enum exit_action executor_exit_action(int wstatus, int timed_out, uint32_t attem
         snprintf(why, why_cap, "runner rejected its input (exit 2)");
         return EXIT_REJECTED;
     }
-    if (timed_out) snprintf(why, why_cap, "timed out (attempt %u)", attempt);
+    if (timed_out)
+        snprintf(why, why_cap, "timed out (attempt %u)", attempt);
     else if (WIFSIGNALED(wstatus))
         snprintf(why, why_cap, "killed by signal %d (attempt %u)", WTERMSIG(wstatus), attempt);
-    else snprintf(why, why_cap, "exit %d (attempt %u)", WEXITSTATUS(wstatus), attempt);
+    else
+        snprintf(why, why_cap, "exit %d (attempt %u)", WEXITSTATUS(wstatus), attempt);
     if (attempt >= max_attempts) return EXIT_GIVE_UP;
     int64_t d = backoff_ms > 0 ? backoff_ms : 0;
-    for (uint32_t i = 1; i < attempt && d < 60000; i++) d *= 2;
+    for (uint32_t i = 1; i < attempt && d < 60000; i++)
+        d *= 2;
     *delay_ms = d > 60000 ? 60000 : d;
     return EXIT_RETRY;
 }
@@ -74,7 +77,8 @@ static int64_t now_ms(void) {
  * async-signal-safe calls are allowed, and the planner has threads. */
 static char **child_env(uint32_t attempt) {
     size_t n = 0;
-    while (environ[n]) n++;
+    while (environ[n])
+        n++;
     char **env = calloc(n + 2, sizeof *env);
     if (!env) abort();
     size_t k = 0;
@@ -104,7 +108,8 @@ static int start_job(struct local_exec *x, struct local_job *j, int64_t now,
     if (pid == 0) {
         /* Own process group: a timeout or shutdown kills whatever the runner started. */
         setpgid(0, 0);
-        for (long fd = 3; fd < maxfd; fd++) close((int)fd);
+        for (long fd = 3; fd < maxfd; fd++)
+            close((int)fd);
         execve(x->runner_path, argv, env);
         _exit(127);
     }
@@ -226,8 +231,10 @@ static void local_free(struct executor *ex, int grace_ms) {
         for (size_t i = 0; i < x->n; i++) {
             struct local_job *j = &x->jobs[i];
             if (j->phase != JOB_RUNNING) continue;
-            if (waitpid(j->pid, NULL, WNOHANG) == 0) alive++;
-            else j->phase = JOB_WAITING;
+            if (waitpid(j->pid, NULL, WNOHANG) == 0)
+                alive++;
+            else
+                j->phase = JOB_WAITING;
         }
         if (!alive) break;
         if (now_ms() >= until) {
@@ -242,7 +249,8 @@ static void local_free(struct executor *ex, int grace_ms) {
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
-    for (size_t i = 0; i < x->n; i++) free(x->jobs[i].manifest_uri);
+    for (size_t i = 0; i < x->n; i++)
+        free(x->jobs[i].manifest_uri);
     free(x->jobs);
     free(x->runner_path);
     free(x);

@@ -15,6 +15,7 @@
 
 #include "deadletter.h"
 #include "executor.h"
+#include "executor_batch.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,13 +41,19 @@ static const char usage[] =
     "  BTPIPE_RESULTS_URI      results root instead, e.g. file:///tmp/results\n"
     "  BTPIPE_DATA_BUCKET      data root s3://<bucket>/<dataset>/daily for increments\n"
     "                          that carry no uri (optional)\n"
-    "  BTPIPE_EXECUTOR         local (default) | aws-batch (not in this build)\n"
+    "  BTPIPE_EXECUTOR         local (default) | aws-batch\n"
     "  BTPIPE_LOCAL_WORKERS    runner processes at once (default 2, 1..256)\n"
     "  BTPIPE_RUNNER_PATH      runner binary (default: btpipe-runner beside this\n"
     "                          binary, else ../runner/btpipe-runner)\n"
     "  BTPIPE_TASK_TIMEOUT_S   per attempt, then killed (default 3600)\n"
     "  BTPIPE_TASK_RETRIES     retries of transient failures (default 2, 0..20)\n"
     "  BTPIPE_TASK_BACKOFF_MS  first retry delay, doubling, max 60 s (default 1000)\n"
+    "  BTPIPE_BATCH_JOB_QUEUE, BTPIPE_BATCH_JOB_DEFINITION  aws-batch: where and what\n"
+    "                          (the definition's image holds btpipe-runner and the\n"
+    "                          Kafka/S3 settings in its environment)\n"
+    "  BTPIPE_BATCH_RUNNER     aws-batch: command word for the runner (btpipe-runner)\n"
+    "  BTPIPE_BATCH_POLL_MS    aws-batch: DescribeJobs interval (default 5000)\n"
+    "  AWS_ENDPOINT_URL_BATCH  aws-batch: endpoint override\n"
     "  AWS_REGION, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,\n"
     "  AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, BTPIPE_S3_PATH_STYLE\n"
     "                          the S3 client (manifests); runners inherit them\n"
@@ -273,31 +280,38 @@ static int setup(struct planner *pl, struct bt_err *err) {
     const char *db = config_get(cfg, "BTPIPE_DATA_BUCKET");
     if (db) buf_printf(&data, "s3://%s", db);
     const char *exname = config_get_default(cfg, "BTPIPE_EXECUTOR", "local");
-    if (strcmp(exname, "aws-batch") == 0) {
-        rc = bt_err_set(err, BT_ECONFIG, "BTPIPE_EXECUTOR",
-                        "BTPIPE_EXECUTOR=aws-batch is not available in this build (no Batch "
-                        "client yet); use local");
-        goto fail;
-    }
-    if (strcmp(exname, "local") != 0) {
+    if (strcmp(exname, "local") != 0 && strcmp(exname, "aws-batch") != 0) {
         rc = bt_err_set(err, BT_ECONFIG, "BTPIPE_EXECUTOR",
                         "BTPIPE_EXECUTOR='%.32s' is not one of local, aws-batch", exname);
         goto fail;
     }
-    long workers, timeout_s, retries, backoff;
+    long workers, timeout_s, retries, backoff, poll_ms;
     if ((rc = config_int(cfg, "BTPIPE_LOCAL_WORKERS", 2, 1, 256, &workers, err))) goto fail;
     if ((rc = config_int(cfg, "BTPIPE_TASK_TIMEOUT_S", 3600, 1, 7 * 86400, &timeout_s, err)))
         goto fail;
     if ((rc = config_int(cfg, "BTPIPE_TASK_RETRIES", 2, 0, 20, &retries, err))) goto fail;
     if ((rc = config_int(cfg, "BTPIPE_TASK_BACKOFF_MS", 1000, 0, 600000, &backoff, err))) goto fail;
-    char rpath[PATH_MAX];
-    if (runner_path(cfg, rpath, sizeof rpath) != 0) {
-        rc = bt_err_set(err, BT_ECONFIG, "BTPIPE_RUNNER_PATH", "cannot locate btpipe-runner");
-        goto fail;
+    if ((rc = config_int(cfg, "BTPIPE_BATCH_POLL_MS", 5000, 200, 600000, &poll_ms, err))) goto fail;
+    char rpath[PATH_MAX] = "";
+    if (strcmp(exname, "aws-batch") == 0) {
+        struct executor_batch_config bc = {0};
+        bc.job_queue = config_get(cfg, "BTPIPE_BATCH_JOB_QUEUE");
+        bc.job_definition = config_get(cfg, "BTPIPE_BATCH_JOB_DEFINITION");
+        bc.runner_command = config_get_default(cfg, "BTPIPE_BATCH_RUNNER", "btpipe-runner");
+        bc.retries = (int)retries;
+        bc.timeout_s = (int)timeout_s;
+        bc.poll_ms = (int)poll_ms;
+        snprintf(rpath, sizeof rpath, "%s (in Batch)", bc.runner_command);
+        if ((rc = executor_batch_new(cfg, &bc, &pl->ex, err))) goto fail;
+    } else {
+        if (runner_path(cfg, rpath, sizeof rpath) != 0) {
+            rc = bt_err_set(err, BT_ECONFIG, "BTPIPE_RUNNER_PATH", "cannot locate btpipe-runner");
+            goto fail;
+        }
+        struct executor_local_config lc = {rpath, (int)workers, (int)timeout_s, (int)retries,
+                                           (int)backoff};
+        if ((rc = executor_local_new(&lc, &pl->ex, err))) goto fail;
     }
-    struct executor_local_config lc = {rpath, (int)workers, (int)timeout_s, (int)retries,
-                                       (int)backoff};
-    if ((rc = executor_local_new(&lc, &pl->ex, err))) goto fail;
 
     struct planner_config pc = {0};
     pc.results_uri = results.p;

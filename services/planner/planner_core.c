@@ -19,7 +19,8 @@ void pl_hex_sha256(const void *data, size_t n, char *out, size_t nhex) {
     SHA256(data, n, md);
     static const char hx[] = "0123456789abcdef";
     if (nhex > 64) nhex = 64;
-    for (size_t i = 0; i < nhex; i++) out[i] = hx[(md[i / 2] >> (i % 2 ? 0 : 4)) & 15];
+    for (size_t i = 0; i < nhex; i++)
+        out[i] = hx[(md[i / 2] >> (i % 2 ? 0 : 4)) & 15];
     out[nhex] = 0;
 }
 
@@ -52,15 +53,18 @@ int planner_core_new(const struct planner_config *cfg, struct planner_core **out
     if (!cfg->results_uri || !*cfg->results_uri)
         return bt_err_set(err, BT_ECONFIG, NULL, "planner core: results_uri is required");
     if (!cfg->hooks.expr_lookback)
-        return bt_err_set(err, BT_ECONFIG, NULL, "planner core: an expression analyser is required");
+        return bt_err_set(err, BT_ECONFIG, NULL,
+                          "planner core: an expression analyser is required");
     struct planner_core *c = calloc(1, sizeof *c);
     if (!c) abort();
     c->results_uri = xstrdup(cfg->results_uri);
     size_t n = strlen(c->results_uri);
-    while (n > 0 && c->results_uri[n - 1] == '/') c->results_uri[--n] = 0;
+    while (n > 0 && c->results_uri[n - 1] == '/')
+        c->results_uri[--n] = 0;
     c->data_uri = xstrdup(cfg->data_uri && *cfg->data_uri ? cfg->data_uri : c->results_uri);
     n = strlen(c->data_uri);
-    while (n > 0 && c->data_uri[n - 1] == '/') c->data_uri[--n] = 0;
+    while (n > 0 && c->data_uri[n - 1] == '/')
+        c->data_uri[--n] = 0;
     c->executor = xstrdup(cfg->executor && *cfg->executor ? cfg->executor : "local");
     c->producer = xstrdup(cfg->producer && *cfg->producer ? cfg->producer : "planner");
     c->hooks = cfg->hooks;
@@ -70,9 +74,12 @@ int planner_core_new(const struct planner_config *cfg, struct planner_core **out
 
 void planner_core_free(struct planner_core *c) {
     if (!c) return;
-    for (size_t i = 0; i < c->factors.cap; i++) pl_factor_free(c->factors.vals[i]);
-    for (size_t i = 0; i < c->strategies.cap; i++) pl_strategy_free(c->strategies.vals[i]);
-    for (size_t i = 0; i < c->datasets.cap; i++) pl_dataset_free(c->datasets.vals[i]);
+    for (size_t i = 0; i < c->factors.cap; i++)
+        pl_factor_free(c->factors.vals[i]);
+    for (size_t i = 0; i < c->strategies.cap; i++)
+        pl_strategy_free(c->strategies.vals[i]);
+    for (size_t i = 0; i < c->datasets.cap; i++)
+        pl_dataset_free(c->datasets.vals[i]);
     for (size_t i = 0; i < c->tasks.cap; i++) {
         struct pl_task *t = c->tasks.vals[i];
         if (!t) continue;
@@ -295,8 +302,10 @@ int planner_core_decide(struct planner_core *c, int64_t now_ms, struct planner_d
 }
 
 void planner_decisions_free(struct planner_decisions *d) {
-    for (size_t i = 0; i < d->njobs; i++) pl_free_msg(d->jobs[i].rec);
-    for (size_t i = 0; i < d->ncompletions; i++) pl_free_msg(d->completions[i]);
+    for (size_t i = 0; i < d->njobs; i++)
+        pl_free_msg(d->jobs[i].rec);
+    for (size_t i = 0; i < d->ncompletions; i++)
+        pl_free_msg(d->completions[i]);
     free(d->jobs);
     free(d->completions);
     memset(d, 0, sizeof *d);
@@ -304,8 +313,10 @@ void planner_decisions_free(struct planner_decisions *d) {
 
 void planner_core_stats(const struct planner_core *c, struct planner_stats *s) {
     memset(s, 0, sizeof *s);
-    for (size_t i = 0; i < c->factors.cap; i++) s->factors += c->factors.vals[i] != NULL;
-    for (size_t i = 0; i < c->strategies.cap; i++) s->strategies += c->strategies.vals[i] != NULL;
+    for (size_t i = 0; i < c->factors.cap; i++)
+        s->factors += c->factors.vals[i] != NULL;
+    for (size_t i = 0; i < c->strategies.cap; i++)
+        s->strategies += c->strategies.vals[i] != NULL;
     for (size_t i = 0; i < c->datasets.cap; i++) {
         const struct pl_dataset *d = c->datasets.vals[i];
         if (!d) continue;
@@ -318,8 +329,10 @@ void planner_core_stats(const struct planner_core *c, struct planner_stats *s) {
         s->tasks_known++;
         if (t->completion == BTPIPE__V1__COMPLETION_STATUS__COMPLETION_STATUS_SUCCEEDED)
             s->tasks_succeeded++;
-        else if (t->completion) s->tasks_failed++;
-        else if (t->submitted) s->tasks_inflight++;
+        else if (t->completion)
+            s->tasks_failed++;
+        else if (t->submitted)
+            s->tasks_inflight++;
     }
     s->pairs = c->pairs_active;
     s->pairs_current = c->pairs_current;

@@ -59,10 +59,10 @@ struct planner_hooks {
 };
 
 struct planner_config {
-    const char *results_uri;  /* "s3://bucket" or "file:///dir": series, state, manifests */
-    const char *data_uri;     /* default data root when an increment has no uri: "s3://bucket" */
-    const char *executor;     /* "local" | "aws-batch", written into JobRecords */
-    const char *producer;     /* meta.producer of what the core authors */
+    const char *results_uri; /* "s3://bucket" or "file:///dir": series, state, manifests */
+    const char *data_uri;    /* default data root when an increment has no uri: "s3://bucket" */
+    const char *executor;    /* "local" | "aws-batch", written into JobRecords */
+    const char *producer;    /* meta.producer of what the core authors */
     struct planner_hooks hooks;
 };
 

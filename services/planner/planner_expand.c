@@ -40,7 +40,8 @@ static int rank_of(const struct pl_task *t) {
 static struct pl_task *find_current(struct pl_pair *p, size_t *pos, const struct pl_dataset *ds,
                                     size_t i) {
     const char *date = ds->d[i].date;
-    while (*pos < p->n && strcmp(p->t[*pos]->task->from_date, date) < 0) (*pos)++;
+    while (*pos < p->n && strcmp(p->t[*pos]->task->from_date, date) < 0)
+        (*pos)++;
     struct pl_task *best = NULL;
     for (size_t k = *pos; k < p->n && strcmp(p->t[k]->task->from_date, date) == 0; k++) {
         struct pl_task *t = p->t[k];
@@ -66,8 +67,10 @@ static struct pl_task *new_task(struct planner_core *c, const struct pl_strategy
     snprintf(pair, sizeof pair, "%s@%u/%s@%u/%s", s->id, s->version, f->id, f->version, ds->name);
     struct buf key = BUF_INIT, data = BUF_INIT, state = BUF_INIT, series = BUF_INIT;
     buf_printf(&key, "%s/%s..%s", pair, ds->d[i].date, ds->d[last].date);
-    if (ds->uri[0]) buf_puts(&data, ds->uri);
-    else buf_printf(&data, "%s/%s/daily", c->data_uri, ds->name);
+    if (ds->uri[0])
+        buf_puts(&data, ds->uri);
+    else
+        buf_printf(&data, "%s/%s/daily", c->data_uri, ds->name);
     buf_printf(&state, "%s/state/%s/%s/%s", c->results_uri, pair, ds->d[last].date, dv);
     buf_printf(&series, "%s/series/%s/%s_%s/%s.csv", c->results_uri, pair, ds->d[i].date,
                ds->d[last].date, dv);
@@ -142,7 +145,8 @@ static enum walk_end walk_pair(struct planner_core *c, const struct pl_strategy 
         struct pl_task *t = find_current(p, &pos, ds, i);
         if (!t) {
             /* Released only behind a succeeded predecessor: it needs its state. */
-            if (prev && prev->completion != BTPIPE__V1__COMPLETION_STATUS__COMPLETION_STATUS_SUCCEEDED)
+            if (prev &&
+                prev->completion != BTPIPE__V1__COMPLETION_STATUS__COMPLETION_STATUS_SUCCEEDED)
                 return WALK_WAITING;
             t = new_task(c, s, f, ds, i, prev, now_ms);
             if (p == &empty) p = pmap_get(&c->pairs, key);

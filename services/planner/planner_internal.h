@@ -39,7 +39,7 @@ struct pl_dataset {
     char *name;
     struct pl_date *d; /* ascending by date */
     size_t n, cap;
-    char *uri;    /* of the latest increment; "" = derive from the data root */
+    char *uri; /* of the latest increment; "" = derive from the data root */
     int64_t uri_at_ms;
 };
 
@@ -50,8 +50,8 @@ struct pl_task {
     Btpipe__V1__Task *task; /* owned copy */
     int job_state;          /* Btpipe__V1__JobState last published/seen */
     uint32_t attempts;
-    int completion;    /* Btpipe__V1__CompletionStatus, 0 = none yet */
-    int submitted;     /* handed to this process's executor already */
+    int completion; /* Btpipe__V1__CompletionStatus, 0 = none yet */
+    int submitted;  /* handed to this process's executor already */
     int64_t planned_at_ms;
     int64_t submitted_at_ms;
     char *external_id;

@@ -8,13 +8,15 @@
 /* FNV-1a: short keys, no adversary (keys come from validated ids). */
 static uint64_t key_hash(const char *s) {
     uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
     return h;
 }
 
 static size_t slot_of(char **keys, size_t cap, const char *key) {
     size_t i = (size_t)key_hash(key) & (cap - 1);
-    while (keys[i] && strcmp(keys[i], key) != 0) i = (i + 1) & (cap - 1);
+    while (keys[i] && strcmp(keys[i], key) != 0)
+        i = (i + 1) & (cap - 1);
     return i;
 }
 
@@ -38,7 +40,8 @@ static void grow(struct pmap *m) {
 }
 
 void pmap_free(struct pmap *m) {
-    for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->keys[i]);
     free(m->keys);
     free(m->vals);
     memset(m, 0, sizeof *m);

@@ -55,7 +55,8 @@ void pl_strategy_free(struct pl_strategy *s) {
 
 void pl_dataset_free(struct pl_dataset *d) {
     if (!d) return;
-    for (size_t i = 0; i < d->n; i++) free(d->d[i].version);
+    for (size_t i = 0; i < d->n; i++)
+        free(d->d[i].version);
     free(d->d);
     free(d->name);
     free(d->uri);
@@ -65,7 +66,8 @@ void pl_dataset_free(struct pl_dataset *d) {
 int planner_core_on_factor(struct planner_core *c, const char *key,
                            const Btpipe__V1__FactorSpec *spec, struct bt_err *err) {
     if (!spec) {
-        if (!key || !*key) return bt_err_set(err, BT_EINPUT, "key", "factor tombstone without a key");
+        if (!key || !*key)
+            return bt_err_set(err, BT_EINPUT, "key", "factor tombstone without a key");
         pl_factor_free(pmap_put(&c->factors, key, NULL));
         return 0;
     }
@@ -79,8 +81,9 @@ int planner_core_on_factor(struct planner_core *c, const char *key,
     if (!spec->expr || !*spec->expr)
         return bt_err_set(err, BT_EINPUT, "expr", "factor %s: empty expression", spec->factor_id);
     if (spec->universe && *spec->universe && !pl_valid_id(spec->universe))
-        return bt_err_set(err, BT_EINPUT, "universe", "factor %s: universe \"%s\" is not a dataset name",
-                          spec->factor_id, spec->universe);
+        return bt_err_set(err, BT_EINPUT, "universe",
+                          "factor %s: universe \"%s\" is not a dataset name", spec->factor_id,
+                          spec->universe);
     struct pl_factor *cur = pmap_get(&c->factors, spec->factor_id);
     if (cur && spec->version < cur->version) return 0;
     if (cur && spec->version == cur->version) {
@@ -189,8 +192,10 @@ long pl_date_index(const struct pl_dataset *ds, const char *date) {
         size_t mid = (lo + hi) / 2;
         int r = strcmp(ds->d[mid].date, date);
         if (r == 0) return (long)mid;
-        if (r < 0) lo = mid + 1;
-        else hi = mid;
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return -1;
 }
@@ -210,14 +215,16 @@ int planner_core_on_increment(struct planner_core *c, const Btpipe__V1__DataIncr
                               struct bt_err *err) {
     if (!inc) return 0;
     if (!pl_valid_id(inc->dataset))
-        return bt_err_set(err, BT_EINPUT, "dataset", "dataset \"%s\" is empty or not [A-Za-z0-9_.-]",
+        return bt_err_set(err, BT_EINPUT, "dataset",
+                          "dataset \"%s\" is empty or not [A-Za-z0-9_.-]",
                           inc->dataset ? inc->dataset : "");
     if (!pl_valid_date(inc->trading_date))
         return bt_err_set(err, BT_EINPUT, "trading_date", "trading_date \"%s\" is not YYYY-MM-DD",
                           inc->trading_date ? inc->trading_date : "");
     if (!inc->data_version || !*inc->data_version || strlen(inc->data_version) > 128)
-        return bt_err_set(err, BT_EINPUT, "data_version", "%s/%s: data_version is empty or too long",
-                          inc->dataset, inc->trading_date);
+        return bt_err_set(err, BT_EINPUT, "data_version",
+                          "%s/%s: data_version is empty or too long", inc->dataset,
+                          inc->trading_date);
     if (inc->layout && *inc->layout && strcmp(inc->layout, "daily") != 0)
         return bt_err_set(err, BT_EINPUT, "layout", "%s/%s: layout \"%s\" is not supported (daily)",
                           inc->dataset, inc->trading_date, inc->layout);
@@ -259,7 +266,8 @@ int planner_core_on_increment(struct planner_core *c, const Btpipe__V1__DataIncr
         if (!ds->d) abort();
     }
     size_t pos = 0;
-    while (pos < ds->n && strcmp(ds->d[pos].date, inc->trading_date) < 0) pos++;
+    while (pos < ds->n && strcmp(ds->d[pos].date, inc->trading_date) < 0)
+        pos++;
     memmove(ds->d + pos + 1, ds->d + pos, (ds->n - pos) * sizeof *ds->d);
     memset(&ds->d[pos], 0, sizeof ds->d[pos]);
     memcpy(ds->d[pos].date, inc->trading_date, 11);

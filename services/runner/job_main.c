@@ -25,7 +25,8 @@ static const char job_usage[] =
     "state_out_uri, and publishes a JobCompletion to <prefix>.completions.\n"
     "--index N runs tasks[N]; without it $AWS_BATCH_JOB_ARRAY_INDEX when set,\n"
     "else every task in order. Settings: BTPIPE_KAFKA_BROKERS, BTPIPE_TOPIC_PREFIX,\n"
-    "BTPIPE_KAFKA_PROP_*, the AWS/S3 variables, BTPIPE_ATTEMPT (reported),\n"
+    "BTPIPE_KAFKA_PROP_*, the AWS/S3 variables, BTPIPE_ATTEMPT or AWS_BATCH_JOB_ATTEMPT\n"
+    "(reported in the completion), "
     "BTPIPE_LOG_LEVEL. See docs/planner.md.\n"
     "Exit: 0 ok, 2 bad input (REJECTED_INPUT published), 1 other failure.\n";
 
@@ -88,7 +89,10 @@ int runner_job_main(int argc, char **argv) {
     enum log_level lvl = log_level_parse(config_get(&cfg, "BTPIPE_LOG_LEVEL"), &ok);
     if (ok) log_init("runner", lvl);
     long att = 1;
-    if ((rc = config_int(&cfg, "BTPIPE_ATTEMPT", 1, 1, 1000, &att, &err))) goto fail;
+    /* The local executor says BTPIPE_ATTEMPT; AWS Batch sets AWS_BATCH_JOB_ATTEMPT. */
+    const char *att_var =
+        config_get(&cfg, "BTPIPE_ATTEMPT") ? "BTPIPE_ATTEMPT" : "AWS_BATCH_JOB_ATTEMPT";
+    if ((rc = config_int(&cfg, att_var, 1, 1, 1000, &att, &err))) goto fail;
     attempt = (uint32_t)att;
     if ((rc = storage_new(&cfg, &st, &err))) goto fail;
     if ((rc = storage_read(st, manifest, &raw, &err))) goto fail;

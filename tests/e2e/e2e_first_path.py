@@ -6,11 +6,14 @@ Each run uses its own topic prefix and its own dataset name, so reruns on the
 same stack never see each other's messages or objects. The expected numbers
 come from `btpipe-runner backtest` run locally on the very same CSV files
 (no Kafka, no S3, no planner, no collector), so the pipeline's merge of
-incremental tasks is checked against one plain run over everything.
+incremental tasks is checked against one plain run over everything: first 7
+dates, then 3 more, then one of them corrected (re-uploaded with another
+close), every one of the 17 full-history metrics to 1e-9.
 
 Also checked: garbage on <prefix>.factors and <prefix>.completions reaches
 <prefix>.deadletter while the good path completes; /healthz and /metrics of
-every service; SIGTERM makes every service exit 0 within 5 s.
+every service; ingest and collector killed with SIGKILL and restarted repeat
+nothing; SIGTERM makes every service exit 0 within 5 s.
 """
 
 import argparse
@@ -113,10 +116,30 @@ class Services:
     def start(self, name, argv, extra):
         port = free_port()
         env = dict(self.env, BTPIPE_HTTP_ADDR=f"127.0.0.1:{port}", **extra)
-        logf = open(os.path.join(self.logdir, name + ".log"), "w")
+        logf = open(os.path.join(self.logdir, name + ".log"), "a")
         p = subprocess.Popen(argv, env=env, stdout=logf, stderr=subprocess.STDOUT)
         self.procs[name] = (p, port, logf)
+        self.argv = getattr(self, "argv", {})
+        self.argv[name] = (argv, extra)
         log(f"started {name} pid {p.pid} http {port}")
+
+    def crash_and_restart(self, name):
+        """kill -9, start again, wait until it says it rebuilt its state."""
+        p, _, logf = self.procs[name]
+        p.kill()
+        p.wait()
+        logf.close()
+        self.start(name, *self.argv[name])
+        t0 = time.time()
+        while time.time() - t0 < 60:
+            self.alive_or_die()
+            try:
+                if self.http(name, "/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        fail(f"{name} not ready 60 s after a restart")
 
     def alive_or_die(self):
         for name, (p, _, _) in self.procs.items():
@@ -128,6 +151,10 @@ class Services:
         port = self.procs[name][1]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
             return r.status, r.read().decode()
+
+    def log_text(self, name):
+        with open(os.path.join(self.logdir, name + ".log")) as f:
+            return f.read()
 
     def dump(self):
         for name in self.procs:
@@ -159,17 +186,43 @@ def results(bins, env):
     return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
 
-def wait_result(bins, env, svcs, pair_id, days, timeout):
+def wait_result(bins, env, svcs, pair_id, days, timeout, other_than=None):
+    """The pair's latest result once it has `days` days (and another id
+    than other_than, when given)."""
     t0 = time.time()
     while time.time() - t0 < timeout:
         svcs.alive_or_die()
         for res in results(bins, env):
-            if res["pair_id"] == pair_id and res["days"] == days:
+            if res["pair_id"] == pair_id and res["days"] == days and res["id"] != other_than:
                 log(f"result with {days} days after {time.time() - t0:.1f} s: {res['id']}")
                 return res
         time.sleep(1)
     svcs.dump()
     fail(f"no result for {pair_id} with {days} days within {timeout} s; have {results(bins, env)}")
+
+
+def check_result(res, exp, files, n, dataset):
+    """res (from btctl) is the pair's result over files[:n] and every metric
+    equals the local runner's summary exp."""
+    if res["strategy_id"] != "lsq" or res["factor_id"] != "mom2" or res["dataset"] != dataset:
+        fail(f"result names the wrong pair: {res}")
+    if res["first_date"] != files[0][0] or res["last_date"] != files[n - 1][0]:
+        fail(f"dates {res['first_date']}..{res['last_date']}, want "
+             f"{files[0][0]}..{files[n - 1][0]}")
+    if res["status"] != "current":
+        fail(f"status {res['status']}: {res['status_reason']}")
+    if exp["days"] != n:
+        fail(f"local runner reports {exp['days']} days, want {n}")
+    # Every full-history metric the collector derived from the merged
+    # series equals the one plain run's (JSON null = not defined).
+    m = res["metrics"]
+    for k in ("total_return", "final_value", "annual_return", "annual_volatility", "sharpe",
+              "sortino", "max_drawdown", "calmar", "win_rate", "turnover", "ic_mean", "ic_std",
+              "ic_ir", "rank_ic_mean", "rank_ic_std", "rank_ic_ir", "days"):
+        if (m.get(k) is None) != (exp.get(k) is None):
+            fail(f"{k} over {n} days: pipeline {m.get(k)!r}, local runner {exp.get(k)!r}")
+        if m.get(k) is not None:
+            close(m[k], exp[k], f"{k} over {n} days")
 
 
 def close(a, b, what, rel=1e-9):
@@ -195,7 +248,11 @@ def main():
     tag = "%d%04d" % (time.time(), random.randrange(10000))
     prefix, dataset = f"e2e{tag}", f"e2e{tag}"
     env = dict(os.environ, **stack)
-    env.update(BTPIPE_TOPIC_PREFIX=prefix, BTPIPE_LOG_LEVEL="info")
+    # The broker's smallest session timeout: a member killed with SIGKILL
+    # leaves the group after 6 s instead of 45 s, which the restart check
+    # below waits for.
+    env.update(BTPIPE_TOPIC_PREFIX=prefix, BTPIPE_LOG_LEVEL="info",
+               BTPIPE_KAFKA_PROP_session_timeout_ms="6000")
     bucket = env.get("BTPIPE_DATA_BUCKET") or fail("BTPIPE_DATA_BUCKET missing in .stack/env")
     log(f"topic prefix {prefix}, dataset {dataset}, bucket {bucket}")
 
@@ -206,6 +263,16 @@ def main():
                       aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                       aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                       config=Config(s3={"addressing_style": "path"}))
+
+    # Preflight: every service lists "<dataset>/daily/" and writes keys with
+    # '@'; an endpoint that mis-verifies such signatures (plain moto, whose
+    # check sees the decoded URL) would only show up as a timeout below.
+    try:
+        s3.put_object(Bucket=bucket, Key=f"{dataset}-preflight/a@1/b.txt", Body=b"x")
+        s3.list_objects_v2(Bucket=bucket, Prefix=f"{dataset}-preflight/a@1/")
+    except Exception as e:  # noqa: BLE001 -- any failure here is the message
+        fail(f"the S3 endpoint refuses correctly signed requests with '/' or '@' in the "
+             f"path or query ({e}); start moto through deploy/local/moto_raw_uri.py")
 
     tmp = tempfile.mkdtemp(prefix="btpipe-e2e-")
     logdir = os.path.join(tmp, "logs")
@@ -263,25 +330,33 @@ def main():
         land(files[FIRST_BATCH:])
         res2 = wait_result(bins, env, svcs, pair, len(files), a.timeout)
 
-        for res, exp, n in ((res1, exp1, FIRST_BATCH), (res2, exp2, len(files))):
-            if res["strategy_id"] != "lsq" or res["factor_id"] != "mom2" or res["dataset"] != dataset:
-                fail(f"result names the wrong pair: {res}")
-            if res["first_date"] != files[0][0] or res["last_date"] != files[n - 1][0]:
-                fail(f"dates {res['first_date']}..{res['last_date']}, want "
-                     f"{files[0][0]}..{files[n - 1][0]}")
-            if res["status"] != "current":
-                fail(f"status {res['status']}: {res['status_reason']}")
-            if exp["days"] != n:
-                fail(f"local runner reports {exp['days']} days, want {n}")
-            m = res["metrics"]
-            close(m["total_return"], exp["total_return"], f"total_return over {n} days")
-            for k in ("sharpe", "max_drawdown", "turnover"):
-                if exp.get(k) is not None and m.get(k) is not None:
-                    close(m[k], exp[k], f"{k} over {n} days", rel=1e-6)
+        check_result(res1, exp1, files, FIRST_BATCH, dataset)
+        check_result(res2, exp2, files, len(files), dataset)
         if abs(res2["metrics"]["total_return"]) < 1e-12:
             fail("total return is exactly 0: the strategy never traded, the test proves nothing")
         log(f"pipeline total return {res2['metrics']['total_return']:.10f} == local "
             f"{exp2['total_return']:.10f}")
+
+        # A corrected file (same date, other bytes): ingest announces a new
+        # data version, the planner re-runs from there, the newest completion
+        # wins each date, and the result equals one plain run over the
+        # corrected files.
+        d_fix, p_fix = files[8]
+        with open(p_fix) as f:
+            rows = f.read().splitlines()
+        cells = rows[1].split(",")
+        cells[5] = "%.6f" % (float(cells[5]) * 1.03)  # one close, 3 % higher
+        rows[1] = ",".join(cells)
+        with open(p_fix, "w") as f:
+            f.write("\n".join(rows) + "\n")
+        exp3 = runner_expected(a.runner, [p for _, p in files], tmp, "corrected")
+        if abs(exp3["total_return"] - exp2["total_return"]) < 1e-9:
+            fail("the correction does not change the local result: it proves nothing")
+        land([files[8]])
+        res3 = wait_result(bins, env, svcs, pair, len(files), a.timeout, other_than=res2["id"])
+        check_result(res3, exp3, files, len(files), dataset)
+        log(f"corrected {d_fix}: total return {res3['metrics']['total_return']:.10f} == local "
+            f"{exp3['total_return']:.10f}")
 
         # Dead letters for both garbage messages.
         t0 = time.time()
@@ -310,11 +385,36 @@ def main():
             if st != 200 or "# TYPE" not in body:
                 fail(f"{name} /metrics: {st} {body[:200]}")
         _, body = svcs.http("ingest", "/metrics")
-        if not re.search(r"^btpipe_ingest_increments_total 10$", body, re.M):
-            fail("ingest /metrics does not count 10 increments:\n" + body)
+        if not re.search(r"^btpipe_ingest_increments_total 11$", body, re.M):
+            fail("ingest /metrics does not count 10 increments and 1 correction:\n" + body)
         _, body = svcs.http("collector", "/metrics")
         if not re.search(r"^btpipe_collector_deadletters_total 1$", body, re.M):
             fail("collector /metrics does not count the dead letter:\n" + body)
+
+        # kill -9 and restart: state comes back from the compacted topics,
+        # so nothing is announced or published again.
+        for name in ("ingest", "collector"):
+            svcs.crash_and_restart(name)
+        time.sleep(3)  # ten ingest polls
+        _, body = svcs.http("ingest", "/metrics")
+        if not re.search(r"^btpipe_ingest_increments_total 0$", body, re.M) or \
+                not re.search(r"^btpipe_ingest_announced_dates 10$", body, re.M):
+            fail("restarted ingest announced again or lost its state:\n" + body)
+        _, body = svcs.http("collector", "/metrics")
+        if not re.search(r"^btpipe_collector_results_published_total 0$", body, re.M):
+            fail("restarted collector published again:\n" + body)
+        after = [r for r in results(bins, env) if r["pair_id"] == pair]
+        if len(after) != 1 or after[0]["id"] != res3["id"]:
+            fail(f"result changed across restarts: {after} vs {res3['id']}")
+        log("ingest and collector restarted after kill -9: nothing repeated, nothing lost")
+        # The killed collector stays a group member until its session times
+        # out; the new one is assigned after that. Leaving the group while
+        # the join is pending blocks close, so wait for the assignment.
+        t0 = time.time()
+        while svcs.log_text("collector").count("kafka partitions assigned") < 2:
+            if time.time() - t0 > 60:
+                fail("restarted collector got no partitions within 60 s")
+            time.sleep(0.5)
 
         # SIGTERM: each exits 0 within 5 s.
         for name, (p, _, _) in svcs.procs.items():

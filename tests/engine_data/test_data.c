@@ -219,7 +219,7 @@ static void test_daily_sort_dedupe(void **state) {
                       "CCC,2020-01-02,5,5,5,5,0\n"         /* zero volume: still a bar */
                       "CCC,2020-01-03,,,,,\n"              /* empty: no bar */
                       "DDD,2020-01-02,3,3,3,3,7\n"
-                      "DDD,2020-01-02,0,0,0,0,0\n" /* a later zero row loses to the bar */
+                      "DDD,2020-01-02,0,0,0,0,0\n"   /* a later zero row loses to the bar */
                       "EEE,2020-01-02,-1,2,1,2,5\n"; /* non-positive price: no bar */
     struct panel p;
     struct bt_err err = BT_ERR_INIT;
@@ -261,7 +261,7 @@ static void test_daily_adjustment(void **state) {
     assert_int_equal(load_mem("f.csv", f, DATA_LAYOUT_DAILY, NULL, &p, &err), 0);
     assert_true(at(&p, PF_CLOSE, 20200102, "X") == 5.0);
     assert_true(at(&p, PF_HIGH, 20200102, "X") == 6.0);
-    assert_true(at(&p, PF_VWAP, 20200102, "X") == 5.25);                 /* from the data, adjusted */
+    assert_true(at(&p, PF_VWAP, 20200102, "X") == 5.25); /* from the data, adjusted */
     assert_true(at(&p, PF_VWAP, 20200103, "X") == (12.0 + 8 + 10) / 3); /* empty: typical price */
     assert_true(at(&p, PF_VOLUME, 20200102, "X") == 100);               /* volume as is */
     assert_true(at(&p, PF_CLOSE, 20200102, "Y") == 4.0);
@@ -332,7 +332,8 @@ static void test_sources_and_gzip(void **state) {
     size_t n1 = sizeof gz1, n2 = sizeof gz2;
     gzip_string(d1, gz1, &n1);
     gzip_string(d2, gz2, &n2);
-    struct data_source plain[2] = {{"2020-01-02.csv", d1, strlen(d1)}, {"2020-01-03.csv", d2, strlen(d2)}};
+    struct data_source plain[2] = {{"2020-01-02.csv", d1, strlen(d1)},
+                                   {"2020-01-03.csv", d2, strlen(d2)}};
     /* one found by its .gz name, one only by its magic bytes */
     struct data_source packed[2] = {{"2020-01-02.csv.gz", gz1, n1}, {"s3-object", gz2, n2}};
     struct panel a, b;
@@ -383,6 +384,29 @@ static void test_gzip_files_equal_plain(void **state) {
     panel_free(&b);
     buf_free(&raw);
     buf_free(&plain);
+}
+
+/* The in-place fast path and the general tokenizer path read the same data
+ * into the same panel, bit for bit. */
+static void test_fast_path_matches_general_path(void **state) {
+    (void)state;
+    static const struct {
+        const char *rel;
+        enum data_layout layout;
+    } sets[] = {{"seed-ashare", DATA_LAYOUT_ASHARE}, {"sp500-5y", DATA_LAYOUT_YAHOO}};
+    for (size_t i = 0; i < 2; i++) {
+        struct panel a, b;
+        struct bt_err err = BT_ERR_INIT;
+        const char *path = shared(sets[i].rel);
+        assert_int_equal(data_load_files(&path, 1, sets[i].layout, NULL, &a, &err), 0);
+        data_read_fast_path = 0;
+        int rc = data_load_files(&path, 1, sets[i].layout, NULL, &b, &err);
+        data_read_fast_path = 1;
+        assert_int_equal(rc, 0);
+        assert_panels_equal(&a, &b);
+        panel_free(&a);
+        panel_free(&b);
+    }
 }
 
 /* ---- malformed input: exact positions and column names ---- */
@@ -439,11 +463,14 @@ static void test_malformed(void **state) {
         {DATA_LAYOUT_YAHOO, "Date,High,Low,Open,Close,Volume,Adj Close,Name\n,1,1,1,1,1,1,A\n",
          "bad.csv:2:1", "column \"Date\": bad date \"\""},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t k = 0; k < 2 * sizeof cases / sizeof cases[0]; k++) {
+        size_t i = k / 2;
+        data_read_fast_path = (int)(k % 2); /* both paths give the same error */
         struct panel p;
         struct bt_err err = BT_ERR_INIT;
         int rc = load_mem("bad.csv", cases[i].csv, cases[i].layout, NULL, &p, &err);
-        if (rc != BT_EINPUT || strcmp(err.where, cases[i].where) || !strstr(err.msg, cases[i].in_msg))
+        if (rc != BT_EINPUT || strcmp(err.where, cases[i].where) ||
+            !strstr(err.msg, cases[i].in_msg))
             fprintf(stderr, "case %zu: rc %d where \"%s\" msg \"%s\"\n", i, rc, err.where, err.msg);
         assert_int_equal(rc, BT_EINPUT);
         assert_string_equal(err.where, cases[i].where);
@@ -453,6 +480,7 @@ static void test_malformed(void **state) {
         assert_null(p.dates);
         panel_free(&p);
     }
+    data_read_fast_path = 1;
 }
 
 static void test_files_errors(void **state) {
@@ -520,6 +548,7 @@ int main(void) {
         cmocka_unit_test(test_yahoo_symbol_from_file_name),
         cmocka_unit_test(test_sources_and_gzip),
         cmocka_unit_test(test_gzip_files_equal_plain),
+        cmocka_unit_test(test_fast_path_matches_general_path),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_files_errors),
         cmocka_unit_test(test_panel_helpers),

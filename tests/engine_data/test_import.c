@@ -159,8 +159,8 @@ static void test_btctl_import(void **state) {
     (void)state;
     char dir[64], cmd[4096];
     make_tmp(dir, sizeof dir);
-    int k = snprintf(cmd, sizeof cmd, "%s data import --layout yahoo --out %s --progress", BTCTL_PATH,
-                     dir);
+    int k = snprintf(cmd, sizeof cmd, "%s data import --layout yahoo --out %s --progress",
+                     BTCTL_PATH, dir);
     const char *paths[3];
     for (size_t i = 0; i < 3; i++) {
         paths[i] = shared(yahoo_files[i]);

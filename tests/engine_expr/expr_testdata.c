@@ -8,10 +8,27 @@
 #include <string.h>
 #include <zlib.h>
 
+/* Next calendar day of a YYYYMMDD date. */
+static int32_t next_day(int32_t ymd) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = ymd / 10000, m = ymd / 100 % 100, d = ymd % 100;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    int last = mdays[m - 1] + (m == 2 && leap);
+    if (++d > last) d = 1, m++;
+    if (m > 12) m = 1, y++;
+    return y * 10000 + m * 100 + d;
+}
+
 void td_panel(struct panel *p, int ndates, int nsyms) {
     if (panel_alloc(p, ndates, nsyms)) abort();
-    for (int d = 0; d < ndates; d++)
-        p->dates[d] = 20200101 + d;
+    /* weekdays from 2020-01-02 (a Thursday), every 37th weekday a holiday */
+    int32_t day = 20200102;
+    int weekday = 4, nth = 0; /* 1 = Monday */
+    for (int d = 0; d < ndates;) {
+        if (weekday <= 5 && ++nth % 37 != 0) p->dates[d++] = day;
+        day = next_day(day);
+        weekday = weekday % 7 + 1;
+    }
     for (int s = 0; s < nsyms; s++) {
         char name[16];
         snprintf(name, sizeof name, "S%03d", s);

@@ -6,7 +6,8 @@
 
 #include "panel.h"
 
-/* ndates x nsyms panel, dates 20200101+i, symbols S0.., every field NaN. */
+/* ndates x nsyms panel, symbols S000.., every field NaN; dates are
+ * weekdays from 2020-01-02 with a holiday every 37th weekday. */
 void td_panel(struct panel *p, int ndates, int nsyms);
 /* Sets field f of symbol s to the n values v (rows 0..n-1). */
 void td_set(struct panel *p, int f, int s, const double *v, int n);

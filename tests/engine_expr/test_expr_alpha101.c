@@ -124,8 +124,8 @@ static void test_all_run(void **state) {
         }
         double frac = cells ? (double)finite / cells : 0;
         if (frac < 0.9) {
-            fprintf(stderr, "%s: lookback %d, %.3f of %zu cells finite\n", alphas[i].name, lb,
-                    frac, cells);
+            fprintf(stderr, "%s: lookback %d, %.3f of %zu cells finite\n", alphas[i].name, lb, frac,
+                    cells);
             low++;
         }
         if (frac < 0.5 && !sparse_ok(alphas[i].name))

@@ -128,13 +128,13 @@ static void test_time_series(void **state) {
     check_col(&p, "sum(close, 3.9)", 0, (double[]){N, N, 6, 9, 12}, 5); /* floor */
     check_col(&p, "ts_mean(close, 3)", 0, (double[]){N, N, 2, 3, 4}, 5);
     check_col(&p, "ts_std(close, 3)", 0, (double[]){N, N, 1, 1, 1}, 5);
-    check_col(&p, "stddev(close, 2)", 0, (double[]){N, sqrt(0.5), sqrt(0.5), sqrt(0.5), sqrt(0.5)}, 5);
+    check_col(&p, "stddev(close, 2)", 0, (double[]){N, sqrt(0.5), sqrt(0.5), sqrt(0.5), sqrt(0.5)},
+              5);
     check_col(&p, "ts_std(close, 1)", 0, (double[]){N, N, N, N, N}, 5); /* ddof 1 */
     check_col(&p, "ts_zscore(close, 3)", 0, (double[]){N, N, 1, 1, 1}, 5);
     check_col(&p, "ts_product(close, 2)", 0, (double[]){N, 2, 6, 12, 20}, 5);
     check_col(&p, "product(close, 1)", 0, (double[]){1, 2, 3, 4, 5}, 5);
-    check_col(&p, "decay_linear(close, 3)", 0,
-              (double[]){N, N, 14.0 / 6, 20.0 / 6, 26.0 / 6}, 5);
+    check_col(&p, "decay_linear(close, 3)", 0, (double[]){N, N, 14.0 / 6, 20.0 / 6, 26.0 / 6}, 5);
     /* ewm span 2: alpha 2/3, weights 1, 1/3 */
     check_col(&p, "ewm(close, 2)", 0, (double[]){N, 1.75, 2.75, 3.75, 4.75}, 5);
     check_col(&p, "ts_cov(close, close * 2, 3)", 0, (double[]){N, N, 2, 2, 2}, 5);
@@ -161,7 +161,8 @@ static void test_time_series(void **state) {
     panel_free(&p);
     one(&p, (double[]){0.1, 0.1, 0.1, 0.2}, 4);
     check_col(&p, "ts_std(close, 3)", 0, (double[]){N, N, 0, sqrt(1.0 / 300)}, 4);
-    check_col(&p, "ts_zscore(close, 3)", 0, (double[]){N, N, N, (0.2 - 0.4 / 3) / sqrt(1.0 / 300)}, 4);
+    check_col(&p, "ts_zscore(close, 3)", 0, (double[]){N, N, N, (0.2 - 0.4 / 3) / sqrt(1.0 / 300)},
+              4);
     check_col(&p, "ts_rank(close, 3)", 0, (double[]){N, N, 2.0 / 3, 1}, 4);
     panel_free(&p);
 }
@@ -180,7 +181,8 @@ static void test_nan_windows(void **state) {
     check_col(&p, "ts_corr(close, open, 2)", 0, (double[]){N, N, N, N, N, N}, 6);
     check_col(&p, "delay(close, 1)", 0, (double[]){N, 1, N, 3, 4, 5}, 6);
     check_col(&p, "delta(close, 2)", 0, (double[]){N, N, 2, N, 2, 2}, 6);
-    check_col(&p, "decay_linear(close, 2)", 0, (double[]){N, N, N, 11.0 / 3, 14.0 / 3, 17.0 / 3}, 6);
+    check_col(&p, "decay_linear(close, 2)", 0, (double[]){N, N, N, 11.0 / 3, 14.0 / 3, 17.0 / 3},
+              6);
     check_col(&p, "ewm(close, 3)", 0,
               (double[]){N, N, N, N, (5 + 2 + 0.75) / 1.75, (6 + 2.5 + 1) / 1.75}, 6);
     panel_free(&p);

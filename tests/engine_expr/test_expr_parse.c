@@ -30,23 +30,23 @@ static int lookback_of(const char *text) {
 
 static void test_error_positions(void **state) {
     (void)state;
-    expect_error("rank(close) + ts_meen(close, 5)", BT_EINPUT,
-                 "1:15: unknown function 'ts_meen'", "expr:1:15");
-    expect_error("close +", BT_EINPUT,
-                 "1:8: unexpected end of expression, expected a number, an input, a function or '('",
-                 "expr:1:8");
+    expect_error("rank(close) + ts_meen(close, 5)", BT_EINPUT, "1:15: unknown function 'ts_meen'",
+                 "expr:1:15");
+    expect_error(
+        "close +", BT_EINPUT,
+        "1:8: unexpected end of expression, expected a number, an input, a function or '('",
+        "expr:1:8");
     expect_error("rank(close", BT_EINPUT, "1:11: unexpected end of expression, expected ',' or ')'",
                  "expr:1:11");
-    expect_error("ts_mean(close, open)", BT_EINPUT, "1:16: window of ts_mean must be a number literal",
-                 "expr:1:16");
+    expect_error("ts_mean(close, open)", BT_EINPUT,
+                 "1:16: window of ts_mean must be a number literal", "expr:1:16");
     expect_error("ts_mean(close, 0.5)", BT_EINPUT,
                  "1:16: window of ts_mean must be at least 1 (got 0.5)", "expr:1:16");
     expect_error("ts_mean(close, 20000)", BT_ELIMIT,
                  "1:16: window of ts_mean is larger than 10000 (got 20000)", "expr:1:16");
     expect_error("close # 2", BT_EINPUT, "1:7: unexpected character '#'", "expr:1:7");
     expect_error("closes", BT_EINPUT, "1:1: unknown input 'closes'", "expr:1:1");
-    expect_error("2 * close(1)", BT_EINPUT, "1:5: 'close' is an input, not a function",
-                 "expr:1:5");
+    expect_error("2 * close(1)", BT_EINPUT, "1:5: 'close' is an input, not a function", "expr:1:5");
     expect_error("rank + 1", BT_EINPUT, "1:1: function 'rank' needs arguments: rank(...)",
                  "expr:1:1");
     expect_error("ts_mean(close)", BT_EINPUT,
@@ -54,8 +54,7 @@ static void test_error_positions(void **state) {
     expect_error("correlation(close, open)", BT_EINPUT,
                  "1:1: correlation takes 3 arguments (x, y, d), got 2 arguments", "expr:1:1");
     expect_error("close +\n  foo", BT_EINPUT, "2:3: unknown input 'foo'", "expr:2:3");
-    expect_error("close = open", BT_EINPUT, "1:7: unexpected '=' (did you mean '=='?)",
-                 "expr:1:7");
+    expect_error("close = open", BT_EINPUT, "1:7: unexpected '=' (did you mean '=='?)", "expr:1:7");
     expect_error("(close))", BT_EINPUT,
                  "1:8: unexpected ')', expected end of expression (unbalanced ')')", "expr:1:8");
     expect_error("close ? open", BT_EINPUT, "1:13: unexpected end of expression, expected ':'",
@@ -161,9 +160,21 @@ static void test_lookback(void **state) {
 static void test_syntax_accepted(void **state) {
     (void)state;
     const char *ok[] = {
-        "2.", ".001", "1e-3", "1.5E+2", "-1 * 1", "close^2", "2^-1", "-close^2",
-        "Ts_ArgMax(close, 5)", "SignedPower(close, 2)", "Log(close)", "Sign(close)",
-        "ADV20", "!close", "close != 1 || open == 2 && high >= 3",
+        "2.",
+        ".001",
+        "1e-3",
+        "1.5E+2",
+        "-1 * 1",
+        "close^2",
+        "2^-1",
+        "-close^2",
+        "Ts_ArgMax(close, 5)",
+        "SignedPower(close, 2)",
+        "Log(close)",
+        "Sign(close)",
+        "ADV20",
+        "!close",
+        "close != 1 || open == 2 && high >= 3",
     };
     struct bt_err err = BT_ERR_INIT;
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {

@@ -46,7 +46,7 @@ static void test_cse_counts(void **state) {
     int a = add(pg, "rank(ts_mean(close, 5))");
     int b = add(pg, "ts_mean(close, 5) * 2");
     assert_int_equal(expr_prog_node_count(pg), 3); /* ts_mean, rank, * */
-    int c = add(pg, "ts_mean(close, 5)");           /* nothing new */
+    int c = add(pg, "ts_mean(close, 5)");          /* nothing new */
     assert_int_equal(expr_prog_node_count(pg), 3);
     add(pg, "close + open");
     add(pg, "open + close"); /* commutes: same node */
@@ -71,8 +71,7 @@ static void test_cse_counts(void **state) {
     assert_int_equal(expr_prog_evaluated(pg), 12); /* each node once */
     size_t cells = (size_t)p.ndates * p.nsyms;
     /* every result equals evaluating its text alone */
-    const char *texts[] = {"rank(ts_mean(close, 5))", "ts_mean(close, 5) * 2",
-                           "ts_mean(close, 5)"};
+    const char *texts[] = {"rank(ts_mean(close, 5))", "ts_mean(close, 5) * 2", "ts_mean(close, 5)"};
     int idx[] = {a, b, c};
     for (int i = 0; i < 3; i++) {
         double *alone;
@@ -117,9 +116,10 @@ static void test_memory_bounded(void **state) {
     panel_free(&p);
 }
 
-/* A panel holding rows [from, ndates) of src. */
+/* A panel holding rows [from, ndates) of src, dates included. */
 static void tail_panel(const struct panel *src, int from, struct panel *dst) {
     td_panel(dst, src->ndates - from, src->nsyms);
+    memcpy(dst->dates, src->dates + from, (size_t)dst->ndates * sizeof *dst->dates);
     for (int f = 0; f < PF_COUNT; f++)
         memcpy(dst->f[f], src->f[f] + (size_t)from * src->nsyms,
                (size_t)(src->ndates - from) * src->nsyms * sizeof(double));
@@ -129,13 +129,15 @@ static void test_start_independent(void **state) {
     (void)state;
     const char *texts[] = {
         "ts_std(close, 10) + ts_mean(volume, 7)",
+        "ts_sum(close, 32) + ts_mean(volume, 45) + ts_std(open, 33) + ts_zscore(low, 50)",
+        "ts_std(close * 0 + 7, 39) + ts_std(close / 1000 + 100, 40) + ts_sum(returns, 60)",
         "ts_corr(close, volume, 12) * decay_linear(returns, 9)",
         "rank(ts_cov(high, low, 5)) + ts_zscore(open, 6) + ewm(close, 8)",
         "ts_rank(ts_sum(close, 5), 6) + ts_argmax(low, 4) + ts_product(returns + 1, 3)",
     };
     struct panel p, q;
-    synth(&p, 120, 9);
-    for (int start = 1; start < 40; start += 7) {
+    synth(&p, 160, 9);
+    for (int start = 1; start < 70; start += 6) {
         tail_panel(&p, start, &q);
         for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
             double *full, *part;
@@ -156,11 +158,63 @@ static void test_start_independent(void **state) {
     panel_free(&p);
 }
 
+/* Windows of 32+ days take the block-sum path; check it against sums taken
+ * directly (via shorter windows combined: ts_sum(x, 32) = ts_sum(x, 16) +
+ * delay(ts_sum(x, 16), 16)) and against hand formulas, NaN holes included. */
+static void test_block_sums(void **state) {
+    (void)state;
+    struct panel p;
+    synth(&p, 200, 6);
+    struct {
+        const char *block, *direct;
+    } pairs[] = {
+        {"ts_sum(close, 32)", "ts_sum(close, 16) + delay(ts_sum(close, 16), 16)"},
+        {"ts_mean(volume, 40)", "(ts_sum(volume, 20) + delay(ts_sum(volume, 20), 20)) / 40"},
+        {"ts_sum(returns, 60)", "ts_sum(returns, 12) + delay(ts_sum(returns, 12), 12) + "
+                                "delay(ts_sum(returns, 12), 24) + delay(ts_sum(returns, 12), 36) + "
+                                "delay(ts_sum(returns, 12), 48)"},
+        {"ts_std(close, 33)", "sqrt(ts_cov(close, close, 33))"},
+        {"ts_std(close / 100 + 1000, 16)",
+         "sqrt(ts_cov(close / 100 + 1000, close / 100 + 1000, 16))"},
+        {"ts_zscore(open, 36)",
+         "(open - ts_sum(open, 12) / 36 - delay(ts_sum(open, 12), 12) / 36 - "
+         "delay(ts_sum(open, 12), 24) / 36) / sqrt(ts_cov(open, open, 36))"},
+    };
+    size_t cells = (size_t)p.ndates * p.nsyms;
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        double *a, *b;
+        struct bt_err err = BT_ERR_INIT;
+        assert_int_equal(expr_eval_text(pairs[i].block, &p, &a, &err), 0);
+        assert_int_equal(expr_eval_text(pairs[i].direct, &p, &b, &err), 0);
+        size_t finite = 0;
+        for (size_t c = 0; c < cells; c++) {
+            if (isnan(a[c]) != isnan(b[c]))
+                fail_msg("%s cell %zu: %g vs %g", pairs[i].block, c, a[c], b[c]);
+            if (isnan(a[c])) continue;
+            finite++;
+            if (fabs(a[c] - b[c]) > 1e-9 * fabs(b[c]) + 1e-12)
+                fail_msg("%s cell %zu: %.17g vs %.17g", pairs[i].block, c, a[c], b[c]);
+        }
+        assert_true(finite > cells / 10);
+        free(a);
+        free(b);
+    }
+    /* a constant window has std exactly 0 on the block path too */
+    double *z;
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(expr_eval_text("ts_std(close * 0 + 0.1, 40)", &p, &z, &err), 0);
+    for (size_t c = 0; c < cells; c++)
+        assert_true(isnan(z[c]) || z[c] == 0.0);
+    free(z);
+    panel_free(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cse_counts),
         cmocka_unit_test(test_memory_bounded),
         cmocka_unit_test(test_start_independent),
+        cmocka_unit_test(test_block_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

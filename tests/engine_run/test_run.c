@@ -321,6 +321,42 @@ static void test_state_errors(void **st) {
     free(f);
 }
 
+/* Hostile state bytes (the state comes back from storage): every mutation
+ * either parses or is refused as bad input; never a crash (run under ASan). */
+static void test_state_mutations(void **st) {
+    (void)st;
+    struct panel p;
+    double *f;
+    struct run_params prm;
+    struct run_output a, b;
+    struct bt_err err = BT_ERR_INIT;
+    uint64_t seed = 5;
+    make_panel(&p, &f, 30, 5, 13);
+    params_for(&prm);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(run_pair(&p, f, kinds[k], &prm, 0, p.dates[14], NULL, 0, &a, &err), 0);
+        char *m = malloc(a.state_len + 1);
+        for (int it = 0; it < 3000; it++) {
+            memcpy(m, a.state, a.state_len);
+            size_t len = a.state_len;
+            int edits = 1 + (int)(rnd(&seed) * 4);
+            for (int e = 0; e < edits; e++) {
+                size_t at = (size_t)(rnd(&seed) * (double)len);
+                const char pool[] = "0123456789abcdefpx+-. \nnaninfsymend\0";
+                m[at] = pool[(int)(rnd(&seed) * (sizeof pool - 1))];
+            }
+            if (rnd(&seed) < 0.2) len = (size_t)(rnd(&seed) * (double)len);
+            int rc = run_pair(&p, f, kinds[k], &prm, p.dates[15], 0, m, len, &b, &err);
+            assert_true(rc == 0 || rc == BT_EINPUT);
+            if (rc == 0) run_output_free(&b);
+        }
+        free(m);
+        run_output_free(&a);
+    }
+    panel_free(&p);
+    free(f);
+}
+
 static void test_lsq_book(void **st) {
     (void)st;
     /* rows alternate cost-free: dollar-neutral, gross = value, names in the
@@ -549,6 +585,7 @@ int main(void) {
         cmocka_unit_test(test_no_lookahead),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_state_errors),
+        cmocka_unit_test(test_state_mutations),
         cmocka_unit_test(test_lsq_book),
         cmocka_unit_test(test_topk_rule),
         cmocka_unit_test(test_metrics_by_hand),

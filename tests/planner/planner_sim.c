@@ -52,9 +52,11 @@ void sim_free(struct sim *s) {
         if (s->log[i].msg) protobuf_c_message_free_unpacked(s->log[i].msg, NULL);
     }
     free(s->log);
-    for (size_t i = 0; i < s->nrunning; i++) free(s->running[i]);
+    for (size_t i = 0; i < s->nrunning; i++)
+        free(s->running[i]);
     free(s->running);
-    for (size_t i = 0; i < s->nsubs; i++) protobuf_c_message_free_unpacked(&s->subs[i]->base, NULL);
+    for (size_t i = 0; i < s->nsubs; i++)
+        protobuf_c_message_free_unpacked(&s->subs[i]->base, NULL);
     free(s->subs);
     memset(s, 0, sizeof *s);
 }
@@ -77,7 +79,8 @@ static int add_and_feed(struct sim *s, enum sim_topic t, const char *key, void *
     return feed(s, &s->log[s->nlog - 1]);
 }
 
-int sim_factor(struct sim *s, const char *id, uint32_t ver, const char *expr, const char *universe) {
+int sim_factor(struct sim *s, const char *id, uint32_t ver, const char *expr,
+               const char *universe) {
     Btpipe__V1__FactorSpec f = BTPIPE__V1__FACTOR_SPEC__INIT;
     f.factor_id = (char *)id;
     f.version = ver;
@@ -234,7 +237,8 @@ size_t sim_complete_all(struct sim *s) {
 void sim_crash(struct sim *s, unsigned rot) {
     planner_core_free(s->core);
     new_core(s);
-    for (size_t i = 0; i < s->nrunning; i++) free(s->running[i]);
+    for (size_t i = 0; i < s->nrunning; i++)
+        free(s->running[i]);
     s->nrunning = 0;
     for (unsigned k = 0; k < 5; k++) {
         enum sim_topic t = (enum sim_topic)((k + rot) % 5);

@@ -32,9 +32,9 @@ struct sim {
     size_t nrunning;
     Btpipe__V1__JobRecord **subs; /* every submission ever, in order */
     size_t nsubs;
-    size_t last_subs;  /* submissions made by the last sim_decide */
-    size_t last_jobs;  /* job records published by the last sim_decide */
-    int violations;    /* invariant breaches seen */
+    size_t last_subs; /* submissions made by the last sim_decide */
+    size_t last_jobs; /* job records published by the last sim_decide */
+    int violations;   /* invariant breaches seen */
     char violation[512];
     int64_t now;
 };

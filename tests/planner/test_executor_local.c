@@ -103,10 +103,14 @@ static void test_exit_codes_and_retries(void **state) {
     struct executor_local_config cfg = {script, 2, 30, 2, 50};
     assert_int_equal(executor_local_new(&cfg, &ex, &err), 0);
     struct outcome o[] = {
-        {.plan = "ok"}, {.plan = "flaky"}, {.plan = "bad"}, {.plan = "broken"},
+        {.plan = "ok"},
+        {.plan = "flaky"},
+        {.plan = "bad"},
+        {.plan = "broken"},
     };
     const char *uris[] = {"0:0", "1,1,0:0", "2:0", "1,1,1,0:0"};
-    for (size_t i = 0; i < 4; i++) assert_int_equal(ex->ops->submit(ex, o[i].plan, uris[i], &err), 0);
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(ex->ops->submit(ex, o[i].plan, uris[i], &err), 0);
     assert_int_not_equal(ex->ops->submit(ex, "ok", "0:0", &err), 0); /* already queued */
     assert_int_equal(drive(ex, o, 4), 4);
     assert_int_equal(o[0].kind, EXEC_SUCCEEDED);
@@ -141,12 +145,14 @@ static void test_worker_bound_and_timeout(void **state) {
     unlink(path);
     struct executor_local_config cfg = {script, 2, 1, 0, 10};
     assert_int_equal(executor_local_new(&cfg, &ex, &err), 0);
-    struct outcome o[5] = {{.plan = "a"}, {.plan = "b"}, {.plan = "c"}, {.plan = "d"},
-                           {.plan = "slow"}};
-    for (int i = 0; i < 4; i++) assert_int_equal(ex->ops->submit(ex, o[i].plan, "0:0.3", &err), 0);
+    struct outcome o[5] = {
+        {.plan = "a"}, {.plan = "b"}, {.plan = "c"}, {.plan = "d"}, {.plan = "slow"}};
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ex->ops->submit(ex, o[i].plan, "0:0.3", &err), 0);
     assert_int_equal(ex->ops->submit(ex, "slow", "0:5", &err), 0);
     assert_int_equal(drive(ex, o, 5), 5);
-    for (int i = 0; i < 4; i++) assert_int_equal(o[i].kind, EXEC_SUCCEEDED);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(o[i].kind, EXEC_SUCCEEDED);
     assert_int_equal(o[4].kind, EXEC_FAILED); /* killed at the 1 s timeout, no retries */
     assert_int_equal(o[4].permanent, 0);
     ex->ops->free(ex, 100);

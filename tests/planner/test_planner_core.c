@@ -83,7 +83,8 @@ static void test_backfill_on_register(void **st) {
     (void)st;
     struct sim s;
     sim_init(&s);
-    for (int i = 0; i < 5; i++) sim_increment(&s, "sp", D[i], D[i], 100 + i);
+    for (int i = 0; i < 5; i++)
+        sim_increment(&s, "sp", D[i], D[i], 100 + i);
     assert_int_equal(sim_decide(&s), 0); /* no pair yet */
     assert_int_equal(sim_factor(&s, "mom5", 1, "ts_delta(close, 5)", ""), 0);
     assert_int_equal(sim_decide(&s), 0); /* still no strategy */
@@ -137,7 +138,8 @@ static void test_duplicates(void **st) {
     assert_int_equal(sim_factor(&s, "mom5", 1, "ts_delta(close, 5)", ""), 0);
     assert_int_equal(sim_strategy(&s, "sig", 1, SIGNAL, NULL), 0);
     sim_increment(&s, "sp", D[0], "v0", 100);
-    for (size_t i = 0; i < s.nlog; i++) sim_redeliver(&s, i); /* every message again */
+    for (size_t i = 0; i < s.nlog; i++)
+        sim_redeliver(&s, i); /* every message again */
     assert_int_equal(sim_decide(&s), 0);
     assert_int_equal(s.last_jobs, 0);
     sim_complete(&s, plan, OK_);
@@ -342,7 +344,8 @@ static void test_crash_restart(void **st) {
     for (unsigned rot = 0; rot < 5; rot++) {
         struct sim s;
         sim_init(&s);
-        for (int i = 0; i < 4; i++) sim_increment(&s, "sp", D[i], "v", 100 + i);
+        for (int i = 0; i < 4; i++)
+            sim_increment(&s, "sp", D[i], "v", 100 + i);
         register_pair(&s);
         assert_int_equal(sim_strategy(&s, "topk", 1, TOPK, NULL), 0);
         assert_int_equal(sim_decide(&s), 2); /* two backfills */

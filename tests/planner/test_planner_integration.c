@@ -45,6 +45,8 @@ static struct storage *st;
 static struct kafka_producer *prod;
 static char **dates;
 static size_t ndates;
+static pid_t planner_pid; /* running planner, killed by teardown if a check failed */
+static int passed;
 
 static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -101,6 +103,8 @@ static int put_data(void) {
     return ndates == 12 ? 0 : -1;
 }
 
+static int stop_planner(pid_t pid, double *secs);
+
 static int setup(void **state) {
     (void)state;
     if (!getenv("BTPIPE_KAFKA_BROKERS") || !getenv("BTPIPE_DATA_BUCKET") ||
@@ -130,13 +134,21 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
     (void)state;
+    if (planner_pid > 0) { /* SIGTERM first: the planner stops its runners */
+        double secs;
+        stop_planner(planner_pid, &secs);
+    }
     char cmd[200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0) return -1;
+    if (!passed)
+        fprintf(stderr, "keeping %s for the logs\n", tmp);
+    else if (system(cmd) != 0)
+        return -1;
     kafka_producer_free(prod);
     storage_free(st);
     config_free(&cfg);
-    for (size_t i = 0; i < ndates; i++) free(dates[i]);
+    for (size_t i = 0; i < ndates; i++)
+        free(dates[i]);
     free(dates);
     return 0;
 }
@@ -151,6 +163,7 @@ static pid_t start_planner(int n) {
         execl(PLANNER_BIN, PLANNER_BIN, (char *)NULL);
         _exit(127);
     }
+    planner_pid = pid;
     return pid;
 }
 
@@ -163,6 +176,7 @@ static int stop_planner(pid_t pid, double *secs) {
         int ws;
         if (waitpid(pid, &ws, WNOHANG) == pid) {
             clock_gettime(CLOCK_MONOTONIC, &b);
+            planner_pid = 0;
             *secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
             return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
         }
@@ -242,7 +256,8 @@ static int on_dead(const struct kafka_msg *m, void *ud) {
 }
 
 static void seen_free(struct seen *s) {
-    for (size_t i = 0; i < s->nc; i++) btpipe__v1__job_completion__free_unpacked(s->c[i], NULL);
+    for (size_t i = 0; i < s->nc; i++)
+        btpipe__v1__job_completion__free_unpacked(s->c[i], NULL);
     memset(s, 0, sizeof *s);
 }
 
@@ -270,7 +285,8 @@ static size_t chain_of(struct seen *s, const char *sid, Btpipe__V1__JobCompletio
         if (!best) break;
         out[(*nout)++] = best;
         size_t k = covered;
-        while (k < ndates && strcmp(dates[k], best->to_date) <= 0) k++;
+        while (k < ndates && strcmp(dates[k], best->to_date) <= 0)
+            k++;
         covered = k;
     }
     return covered;
@@ -317,7 +333,8 @@ static void test_planner_on_stack(void **state) {
     s2.params = kn;
     s2.n_params = 2;
     produce(TOPIC_STRATEGIES, "topk", &s2.base);
-    for (size_t i = 0; i < 10; i++) announce(i);
+    for (size_t i = 0; i < 10; i++)
+        announce(i);
 
     pid_t pl = start_planner(1);
     struct seen s = {0};
@@ -405,6 +422,7 @@ static void test_planner_on_stack(void **state) {
         job_completion_free(full);
     }
     seen_free(&s);
+    passed = 1;
 }
 
 int main(void) {

@@ -46,16 +46,21 @@ static unsigned rnd(unsigned n) {
 
 static size_t build_events(struct ev *e) {
     size_t n = 0;
-    e[n++] = (struct ev){.kind = 0, .id = "f1", .expr = "ts_delta(close, 3)", .universe = "", .ver = 1};
+    e[n++] =
+        (struct ev){.kind = 0, .id = "f1", .expr = "ts_delta(close, 3)", .universe = "", .ver = 1};
     e[n++] = (struct ev){.kind = 0, .id = "f2", .expr = "rank(close)", .universe = "a", .ver = 1};
-    e[n++] = (struct ev){.kind = 0, .id = "f3", .expr = "ts_mean(volume, 2)", .universe = "", .ver = 1};
-    e[n++] = (struct ev){.kind = 0, .id = "f3", .expr = "ts_mean(volume, 4)", .universe = "", .ver = 2};
+    e[n++] =
+        (struct ev){.kind = 0, .id = "f3", .expr = "ts_mean(volume, 2)", .universe = "", .ver = 1};
+    e[n++] =
+        (struct ev){.kind = 0, .id = "f3", .expr = "ts_mean(volume, 4)", .universe = "", .ver = 2};
     e[n++] = (struct ev){.kind = 1, .id = "s1", .ver = 1, .skind = SIGNAL};
     e[n++] = (struct ev){.kind = 1, .id = "s2", .ver = 1, .skind = TOPK};
     for (int i = 0; i < NA; i++)
-        e[n++] = (struct ev){.kind = 2, .ds = "a", .date = DA[i], .version = "v1", .detected = 10 + i};
+        e[n++] =
+            (struct ev){.kind = 2, .ds = "a", .date = DA[i], .version = "v1", .detected = 10 + i};
     for (int i = 0; i < NB; i++)
-        e[n++] = (struct ev){.kind = 2, .ds = "b", .date = DA[i], .version = "v1", .detected = 10 + i};
+        e[n++] =
+            (struct ev){.kind = 2, .ds = "b", .date = DA[i], .version = "v1", .detected = 10 + i};
     /* a correction of a/2024-01-05, detected later than the original */
     e[n++] = (struct ev){.kind = 2, .ds = "a", .date = DA[3], .version = "v2", .detected = 99};
     return n;
@@ -107,8 +112,8 @@ static void check_coverage(const struct sim *s, const char *pair, const char *ds
                 continue;
             covered = 1;
         }
-        if (!covered) fail_msg("seed %llu: pair %s date %s not covered", (unsigned long long)seed,
-                               pair, d);
+        if (!covered)
+            fail_msg("seed %llu: pair %s date %s not covered", (unsigned long long)seed, pair, d);
     }
 }
 
@@ -193,7 +198,8 @@ static void test_random_orders(void **st) {
         run_seed(strtoull(env, NULL, 10));
         return;
     }
-    for (uint64_t seed = 1; seed <= 300; seed++) run_seed(seed);
+    for (uint64_t seed = 1; seed <= 300; seed++)
+        run_seed(seed);
 }
 
 int main(void) {

@@ -77,7 +77,8 @@ static int teardown(void **state) {
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0) return -1;
-    for (size_t i = 0; i < ndates; i++) free(dates[i]);
+    for (size_t i = 0; i < ndates; i++)
+        free(dates[i]);
     free(dates);
     storage_free(st);
     config_free(&cfg);
@@ -163,7 +164,8 @@ static void test_chain_equals_full_run(void **state) {
         assert_int_equal(storage_read(st, full.series, &csv, &err), 0);
         assert_true(strncmp(csv.p, "date,return,value,turnover,ic,rank_ic\n", 38) == 0);
         size_t lines = 0;
-        for (size_t i = 0; i < csv.len; i++) lines += csv.p[i] == '\n';
+        for (size_t i = 0; i < csv.len; i++)
+            lines += csv.p[i] == '\n';
         assert_int_equal(lines, ndates + 1);
         buf_free(&csv);
 
@@ -208,7 +210,8 @@ static void test_bad_input(void **state) {
     assert_true(job_is_input_error(rc));
     assert_null(c);
 
-    make_task(&t, "close", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_CONTAINER, 0, 5, 0, NULL, "bad");
+    make_task(&t, "close", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_CONTAINER, 0, 5, 0, NULL,
+              "bad");
     assert_true(job_is_input_error(job_run_task(st, &t.t, "plan", 1, "test", &c, &err)));
 
     make_task(&t, "close", BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_SIGNAL, 0, 5, 0, NULL, "bad");

@@ -322,6 +322,51 @@ static void test_failure_status(void **st) {
     collector_free(s);
 }
 
+static void test_lagging_until_the_landed_date_is_covered(void **st) {
+    (void)st;
+    struct collector_state *s = collector_new();
+    struct comp a, b;
+    double r0[] = {0.01, 0.02, 0.03}, r1[] = {0.04};
+    comp_init(&a, "t1", 100, 3, D, r0);
+    apply(s, &a, 1);
+    struct buf v = BUF_INIT, id = BUF_INIT;
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(collector_result(s, PAIR, 1, "t", &v, &id, &err), 0);
+    collector_note_published(s, PAIR, id.p);
+    /* A date lands: the pair lags and must be published again. */
+    assert_int_equal(collector_note_landed(s, "sp500", "2020-01-07"), 1);
+    assert_int_equal(collector_note_landed(s, "sp500", "2020-01-06"), 0); /* not later */
+    assert_int_equal(collector_note_landed(s, "other", "2020-02-01"), 1);
+    assert_int_equal(collector_needs_publish(s, PAIR), 1);
+    Btpipe__V1__AggregatedResult *r = result(s, &id);
+    assert_int_equal(r->status, BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_LAGGING);
+    assert_string_equal(r->status_reason, "data landed up to 2020-01-07; series ends 2020-01-06");
+    btpipe__v1__aggregated_result__free_unpacked(r, NULL);
+    /* Its completion arrives: current again. */
+    comp_init(&b, "t2", 200, 1, D + 3, r1);
+    apply(s, &b, 1);
+    r = result(s, &id);
+    assert_int_equal(r->status, BTPIPE__V1__RESULT_STATUS__RESULT_STATUS_CURRENT);
+    assert_int_equal(r->days, 4);
+    btpipe__v1__aggregated_result__free_unpacked(r, NULL);
+    /* From bytes, as main.c reads data.landed. */
+    Btpipe__V1__DataIncrement inc = BTPIPE__V1__DATA_INCREMENT__INIT;
+    inc.dataset = "sp500";
+    inc.trading_date = "2020-01-08";
+    uint8_t bytes[128];
+    size_t n = btpipe__v1__data_increment__pack(&inc, bytes);
+    const char *ds = NULL;
+    assert_int_equal(collector_note_landed_bytes(s, bytes, n, &ds, &err), 0);
+    assert_string_equal(ds, "sp500");
+    assert_int_equal(collector_note_landed_bytes(s, bytes, n, &ds, &err), 0);
+    assert_null(ds); /* the same date again moves nothing */
+    assert_int_equal(collector_note_landed_bytes(s, "\x0a\x7f", 2, &ds, &err), BT_EINPUT);
+    assert_string_equal(collector_pair_dataset(s, 0), "sp500");
+    buf_free(&v);
+    buf_free(&id);
+    collector_free(s);
+}
+
 static void test_bad_completions_refused(void **st) {
     (void)st;
     struct collector_state *s = collector_new();
@@ -415,6 +460,7 @@ int main(void) {
         cmocka_unit_test(test_failure_status),
         cmocka_unit_test(test_bad_completions_refused),
         cmocka_unit_test(test_random_orders_and_duplicates),
+        cmocka_unit_test(test_lagging_until_the_landed_date_is_covered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

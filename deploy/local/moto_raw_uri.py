@@ -12,7 +12,7 @@ This wrapper keeps moto as it is but hands its signature check the raw
 request target (RAW_URI / REQUEST_URI from the WSGI environ). Use it in
 place of `python -m moto.server`, with the same arguments:
 
-    python tests/aws/moto_raw_uri.py -H 127.0.0.1 -p 15000
+    python deploy/local/moto_raw_uri.py -H 127.0.0.1 -p 15000
 """
 
 import sys
