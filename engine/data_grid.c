@@ -29,9 +29,12 @@ static int rows_same(const struct data_row *a, const struct data_row *b) {
 
 int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err) {
     int rc = 0;
-    int32_t *idx = NULL;
+    int32_t *sparse = NULL; /* (date key - kmin) x symbol -> winning row, -1 */
+    uint8_t *used = NULL;   /* per date key: some row has it */
+    size_t ns = t->nsyms;
     memset(g, 0, sizeof *g);
-    /* the table spans only the keys the rows use: small inputs stay cheap */
+    /* the table spans only the keys the rows use, so small inputs stay cheap;
+     * one pass over the rows places them (the rows are the big array) */
     int kmin = DATE_KEYS, kmax = -1;
     for (size_t i = 0; i < t->n; i++) {
         int k = date_key(t->rows[i].date);
@@ -39,43 +42,25 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
         kmax = k > kmax ? k : kmax;
     }
     size_t span = kmax >= kmin ? (size_t)(kmax - kmin + 1) : 0;
-    idx = malloc((span ? span : 1) * sizeof *idx);
-    if (!idx) abort();
-    for (size_t k = 0; k < span; k++)
-        idx[k] = -1;
-    for (size_t i = 0; i < t->n; i++)
-        idx[date_key(t->rows[i].date) - kmin] = 0;
-    int nd = 0;
-    for (size_t k = 0; k < span; k++)
-        if (idx[k] == 0) nd++;
-    g->ndates = nd;
-    g->nsyms = (int)t->nsyms;
-    g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
-    if (!g->dates) abort();
-    nd = 0;
-    for (size_t k = 0; k < span; k++)
-        if (idx[k] == 0) {
-            size_t key = k + (size_t)kmin;
-            g->dates[nd] =
-                (int32_t)((1800 + key / 372) * 10000 + (key % 372 / 31 + 1) * 100 + key % 31 + 1);
-            idx[k] = nd++;
-        }
-    size_t cells = (size_t)g->ndates * t->nsyms;
-    if (t->nsyms > INT32_MAX || cells > ((size_t)1 << 31)) {
-        rc = bt_err_set(err, BT_ELIMIT, NULL, "data: %d dates x %zu symbols is too large a panel",
-                        g->ndates, t->nsyms);
+    if (ns > INT32_MAX || (ns && span > ((size_t)1 << 31) / ns)) {
+        rc = bt_err_set(err, BT_ELIMIT, NULL, "data: %zu days x %zu symbols is too large a panel",
+                        span, ns);
         goto fail;
     }
-    g->win = malloc((cells ? cells : 1) * sizeof *g->win);
-    g->anchor = malloc((t->nsyms ? t->nsyms : 1) * sizeof *g->anchor);
-    if (!g->win || !g->anchor) abort();
-    memset(g->win, 0xff, cells * sizeof *g->win); /* -1 */
+    size_t nsparse = span * ns, ncells;
+    sparse = malloc((nsparse > 0 ? nsparse : 1) * sizeof *sparse);
+    used = calloc(span ? span : 1, 1);
+    g->anchor = malloc((ns ? ns : 1) * sizeof *g->anchor);
+    if (!sparse || !used || !g->anchor) abort();
+    memset(sparse, 0xff, nsparse * sizeof *sparse); /* -1 */
     for (size_t i = 0; i < t->n; i++) {
         const struct data_row *r = &t->rows[i];
-        size_t cell = (size_t)idx[date_key(r->date) - kmin] * t->nsyms + r->sym;
-        int32_t w = g->win[cell];
+        size_t k = (size_t)(date_key(r->date) - kmin);
+        used[k] = 1;
+        size_t cell = k * ns + r->sym;
+        int32_t w = sparse[cell];
         if (w < 0) {
-            g->win[cell] = (int32_t)i;
+            sparse[cell] = (int32_t)i;
             continue;
         }
         const struct data_row *old = &t->rows[w];
@@ -86,7 +71,25 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
         t->st.dup_conflict++;
         /* a bar beats a no-bar row; otherwise the later row is the correction */
         if (!(old->flags & ROW_NOBAR) && (r->flags & ROW_NOBAR)) continue;
-        g->win[cell] = (int32_t)i;
+        sparse[cell] = (int32_t)i;
+    }
+    int nd = 0;
+    for (size_t k = 0; k < span; k++)
+        nd += used[k];
+    g->ndates = nd;
+    g->nsyms = (int)ns;
+    g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
+    ncells = (size_t)nd * ns;
+    g->win = malloc((ncells > 0 ? ncells : 1) * sizeof *g->win);
+    if (!g->dates || !g->win) abort();
+    nd = 0;
+    for (size_t k = 0; k < span; k++) {
+        if (!used[k]) continue;
+        size_t key = k + (size_t)kmin;
+        g->dates[nd] =
+            (int32_t)((1800 + key / 372) * 10000 + (key % 372 / 31 + 1) * 100 + key % 31 + 1);
+        memcpy(g->win + (size_t)nd * ns, sparse + k * ns, ns * sizeof *g->win);
+        nd++;
     }
     for (size_t s = 0; s < t->nsyms; s++) {
         g->anchor[s] = NAN;
@@ -101,7 +104,8 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
         }
     }
 fail:
-    free(idx);
+    free(sparse);
+    free(used);
     if (rc) data_grid_free(g);
     return rc;
 }

@@ -332,13 +332,67 @@ static void block_moments(int op, const double *x, int win, int ndates, int nsym
     free(s2);
 }
 
+/* ts_cov and ts_corr with the window means from block sums, then one fused
+ * pass for the co-deviations and the constant-window checks. */
+static void block_comoments(int op, const double *x, const double *y, int win, int ndates,
+                            int nsyms, const int *bstart, const int *bend, double *out) {
+    size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
+    double *px = scratch(cells), *sx = scratch(cells), *py = scratch(cells), *sy = scratch(cells);
+    double *mx = scratch(n), *my = scratch(n), *cxx = scratch(n), *cyy = scratch(n),
+           *dx = scratch(n), *dy = scratch(n);
+    expr_blocks_prefix_suffix(x, ndates, nsyms, bstart, bend, 0, px, sx);
+    expr_blocks_prefix_suffix(y, ndates, nsyms, bstart, bend, 0, py, sy);
+    for (int t = 0; t < ndates; t++) {
+        double *o = out + (size_t)t * n;
+        if (t < win - 1) {
+            nan_row(o, nsyms);
+            continue;
+        }
+        expr_blocks_window_sum(px, sx, t, win, nsyms, bstart, bend, mx);
+        expr_blocks_window_sum(py, sy, t, win, nsyms, bstart, bend, my);
+        const double *tx = x + (size_t)t * n, *ty = y + (size_t)t * n, *rx = tx, *ry = ty;
+        for (size_t s = 0; s < n; s++) {
+            mx[s] /= win;
+            my[s] /= win;
+            cxx[s] = cyy[s] = o[s] = dx[s] = dy[s] = 0;
+        }
+        for (int k = 0; k < win; k++, rx -= n, ry -= n)
+            for (size_t s = 0; s < n; s++) {
+                double ex = rx[s] - mx[s], ey = ry[s] - my[s];
+                cxx[s] += ex * ex;
+                cyy[s] += ey * ey;
+                o[s] += ex * ey;
+                dx[s] += rx[s] != tx[s];
+                dy[s] += ry[s] != ty[s];
+            }
+        for (size_t s = 0; s < n; s++) {
+            if (op == EOP_TS_COV) {
+                o[s] = fin(o[s] / (win - 1));
+                continue;
+            }
+            double d = (dx[s] == 0 ? 0.0 : cxx[s]) * (dy[s] == 0 ? 0.0 : cyy[s]);
+            o[s] = d > 0 ? fin(o[s] / sqrt(d)) : NAN;
+        }
+    }
+    free(px);
+    free(sx);
+    free(py);
+    free(sy);
+    free(mx);
+    free(my);
+    free(cxx);
+    free(cyy);
+    free(dx);
+    free(dy);
+}
+
 /* Windows at least this long use block sums; shorter ones are as fast
  * direct. The choice depends on the operator and window only. */
 enum { BLOCK_MIN_WIN = 32 };
 
 static int uses_blocks(int op, int win) {
-    return win >= BLOCK_MIN_WIN &&
-           (op == EOP_TS_SUM || op == EOP_TS_MEAN || op == EOP_TS_STD || op == EOP_TS_ZSCORE);
+    return win >= BLOCK_MIN_WIN && (op == EOP_TS_SUM || op == EOP_TS_MEAN || op == EOP_TS_STD ||
+                                    op == EOP_TS_ZSCORE || op == EOP_TS_COV || op == EOP_TS_CORR);
 }
 
 void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
@@ -349,7 +403,10 @@ void expr_eval_ts(int op, const double *x, const double *y, int win, const int32
         int *bend = malloc((size_t)ndates * sizeof *bend);
         if (!bstart || !bend) abort();
         int ok = expr_blocks_make(dates, ndates, win, bstart, bend) == 0;
-        if (ok) block_moments(op, x, win, ndates, nsyms, bstart, bend, out);
+        if (ok && (op == EOP_TS_COV || op == EOP_TS_CORR))
+            block_comoments(op, x, y, win, ndates, nsyms, bstart, bend, out);
+        else if (ok)
+            block_moments(op, x, win, ndates, nsyms, bstart, bend, out);
         free(bstart);
         free(bend);
         if (ok) return;

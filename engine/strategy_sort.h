@@ -21,14 +21,16 @@
             if (less(x, idx[n - 1], idx[m])) t = idx[n - 1], idx[n - 1] = idx[m], idx[m] = t;      \
             int pivot = idx[m], i = 0, j = n - 1;                                                  \
             for (;;) {                                                                             \
-                while (less(x, idx[i], pivot)) i++;                                                \
-                while (less(x, pivot, idx[j])) j--;                                                \
+                while (less(x, idx[i], pivot))                                                     \
+                    i++;                                                                           \
+                while (less(x, pivot, idx[j]))                                                     \
+                    j--;                                                                           \
                 if (i >= j) break;                                                                 \
                 t = idx[i], idx[i] = idx[j], idx[j] = t;                                           \
                 i++;                                                                               \
                 j--;                                                                               \
             }                                                                                      \
-            /* [0, j] before the pivot's place, [j + 1, n) after */                               \
+            /* [0, j] before the pivot's place, [j + 1, n) after */                                \
             if (j + 1 < n - j - 1) {                                                               \
                 name(idx, j + 1, x);                                                               \
                 idx += j + 1;                                                                      \
@@ -40,7 +42,8 @@
         }                                                                                          \
         for (int i = 1; i < n; i++) {                                                              \
             int v = idx[i], k = i;                                                                 \
-            for (; k > 0 && less(x, v, idx[k - 1]); k--) idx[k] = idx[k - 1];                      \
+            for (; k > 0 && less(x, v, idx[k - 1]); k--)                                           \
+                idx[k] = idx[k - 1];                                                               \
             idx[k] = v;                                                                            \
         }                                                                                          \
     }
