@@ -1,4 +1,6 @@
-/* kafka_admin.c -- creates btpipe's topics at start-up (idempotently). */
+/* kafka_admin.c -- creates btpipe's topics at start-up (idempotently) and
+ * returns once each can be read: a topic whose leader is not elected yet
+ * answers "Not leader for partition" to the first reader. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,8 @@
 
 /* How long to wait for the brokers to answer an admin request. */
 #define ADMIN_TIMEOUT_MS 30000
+/* How long every topic may take to get leaders that answer. */
+#define READY_TIMEOUT_MS 30000
 
 /* Compacted topics are the system's memory; the dead-letter topic is a log. */
 static const char *cleanup_policy(enum topic_id t) {
@@ -79,6 +83,17 @@ int kafka_ensure_topics(const struct config *cfg, struct bt_err *err) {
                             es ? es : rd_kafka_err2str(e));
             goto fail;
         }
+    }
+    /* Every topic, not only those created here: another service may have
+     * created them a moment ago (TOPIC_ALREADY_EXISTS) without leaders yet. */
+    int64_t deadline = kafka_mono_ms() + READY_TIMEOUT_MS;
+    for (int t = 0; t < TOPIC_COUNT; t++) {
+        struct kafka_part_offsets *po = NULL;
+        int np = 0;
+        rc = kafka_topic_offsets(rk, kafka_topic_name(cfg, (enum topic_id)t), deadline, 1, &po,
+                                 &np, err);
+        free(po);
+        if (rc) goto fail;
     }
 fail:
     if (ev) rd_kafka_event_destroy(ev);

@@ -132,6 +132,12 @@ rd_kafka_conf_t *kafka_conf_new(const struct config *cfg, enum kafka_client_kind
     if (kind == KAFKA_CONSUMER) {
         if (conf_set(conf, "auto.offset.reset", "auto.offset.reset", "earliest", err)) goto fail;
         if (conf_set(conf, "fetch.max.bytes", "fetch.max.bytes", "67108864", err)) goto fail;
+        /* A killed member holds its partitions until its session expires:
+         * 10 s instead of librdkafka's 45 s bounds how long its work waits
+         * for a new owner (and how long a new member's join can hang). */
+        if (conf_set(conf, "session.timeout.ms", "session.timeout.ms", "10000", err)) goto fail;
+        if (conf_set(conf, "heartbeat.interval.ms", "heartbeat.interval.ms", "1000", err))
+            goto fail;
     }
     struct passthrough pt = {conf, err, 0};
     config_each_prefixed(cfg, KAFKA_PROP_PREFIX, apply_prop, &pt);

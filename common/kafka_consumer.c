@@ -1,11 +1,24 @@
 /* kafka_consumer.c -- group consumer with manual offset store and commit. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka.h"
 #include "kafka_conf.h"
 #include "log.h"
+
+/* Longest a commit may wait for the coordinator in normal operation. */
+#define COMMIT_TIMEOUT_MS 10000
+/* At close: the commit, then leaving the group. A member whose join is
+ * pending behind a killed member waits for that member's session to expire;
+ * shutdown must not (the group forgets us after session.timeout.ms). */
+#define CLOSE_COMMIT_MS 1500
+#define CLOSE_LEAVE_MS 2000
+/* rd_kafka_destroy waits for a pending JoinGroup answer even when told not
+ * to leave the group; past this it finishes on a thread of its own. */
+#define CLOSE_DESTROY_MS 1000
 
 /* One assigned partition and whether it has been read to its end once. */
 struct part_state {
@@ -20,6 +33,7 @@ struct kafka_consumer {
     struct part_state *parts;
     size_t nparts;
     int assigned_once; /* a rebalance has given us an assignment (maybe empty) */
+    int commit_ms;     /* bound for a commit: shorter while closing */
 };
 
 static struct part_state *part_find(struct kafka_consumer *c, const char *topic, int32_t part) {
@@ -58,10 +72,33 @@ static void parts_clear(struct kafka_consumer *c) {
     c->nparts = 0;
 }
 
+/* rd_kafka_commit, but waiting at most timeout_ms for the answer: a
+ * synchronous commit waits as long as the coordinator does. A commit that
+ * times out may still land; if not, the next owner re-reads (at least once). */
+static rd_kafka_resp_err_t commit_bounded(rd_kafka_t *rk, int timeout_ms) {
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_resp_err_t e = rd_kafka_commit_queue(rk, NULL, q, NULL, NULL);
+    int64_t deadline = kafka_mono_ms() + timeout_ms;
+    while (!e) {
+        int64_t left = deadline - kafka_mono_ms();
+        rd_kafka_event_t *ev = left > 0 ? rd_kafka_queue_poll(q, (int)left) : NULL;
+        if (!ev) {
+            e = RD_KAFKA_RESP_ERR__TIMED_OUT;
+            break;
+        }
+        int done = rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT;
+        if (done) e = rd_kafka_event_error(ev);
+        rd_kafka_event_destroy(ev);
+        if (done) break;
+    }
+    rd_kafka_queue_destroy(q);
+    return e;
+}
+
 /* Commits what was marked before partitions go away, so the next owner starts
  * right after the last durable effect instead of re-reading it. */
-static void commit_before_revoke(rd_kafka_t *rk) {
-    rd_kafka_resp_err_t e = rd_kafka_commit(rk, NULL, 0);
+static void commit_before_revoke(struct kafka_consumer *c, rd_kafka_t *rk) {
+    rd_kafka_resp_err_t e = commit_bounded(rk, c->commit_ms);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         log_event(LOG_WARN, "kafka commit on revoke failed", "error", rd_kafka_err2name(e), NULL);
 }
@@ -79,7 +116,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t e,
         parts_add(c, parts);
         c->assigned_once = 1;
     } else {
-        if (!rd_kafka_assignment_lost(rk)) commit_before_revoke(rk);
+        if (!rd_kafka_assignment_lost(rk)) commit_before_revoke(c, rk);
         if (coop) {
             rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
             parts_remove(c, parts);
@@ -102,6 +139,7 @@ int kafka_consumer_new(const struct config *cfg, const char *group_id, const cha
     rd_kafka_topic_partition_list_t *subs = NULL;
     struct kafka_consumer *c = calloc(1, sizeof *c);
     if (!c) abort();
+    c->commit_ms = COMMIT_TIMEOUT_MS;
     *out = NULL;
     rd_kafka_conf_t *conf = kafka_conf_new(cfg, KAFKA_CONSUMER, err);
     if (!conf) goto fail;
@@ -198,21 +236,118 @@ void kafka_consumer_mark(struct kafka_consumer *c, const struct kafka_msg *msg) 
 }
 
 int kafka_consumer_commit(struct kafka_consumer *c, struct bt_err *err) {
-    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+    rd_kafka_resp_err_t e = commit_bounded(c->rk, c->commit_ms);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET) return 0;
     return bt_err_set(err, BT_ENET, NULL, "kafka commit: %s", rd_kafka_err2str(e));
+}
+
+/* The handle's last owner: frees it after rd_kafka_destroy returns. The
+ * closer and the destroying thread both hold a reference; the last to let
+ * go frees this struct. */
+struct destroyer {
+    pthread_mutex_t lock;
+    pthread_cond_t done_cv;
+    int done, refs;
+    int flags; /* rd_kafka_destroy_flags */
+    struct kafka_consumer *c;
+};
+
+static void destroyer_release(struct destroyer *d) {
+    pthread_mutex_lock(&d->lock);
+    int last = --d->refs == 0;
+    pthread_mutex_unlock(&d->lock);
+    if (!last) return;
+    pthread_mutex_destroy(&d->lock);
+    pthread_cond_destroy(&d->done_cv);
+    free(d);
+}
+
+/* Thread body: destroys the handle, frees the consumer, says so. */
+static void *destroy_main(void *arg) {
+    struct destroyer *d = arg;
+    struct kafka_consumer *c = d->c;
+    rd_kafka_destroy_flags(c->rk, d->flags);
+    parts_clear(c);
+    free(c->parts);
+    free(c);
+    pthread_mutex_lock(&d->lock);
+    d->done = 1;
+    pthread_cond_signal(&d->done_cv);
+    pthread_mutex_unlock(&d->lock);
+    destroyer_release(d);
+    return NULL;
+}
+
+/* Destroys c (and its handle), waiting at most timeout_ms; past that the
+ * destruction goes on in the background. 1 when it finished in time. */
+static int destroy_bounded(struct kafka_consumer *c, int flags, int timeout_ms) {
+    struct destroyer *d = calloc(1, sizeof *d);
+    pthread_t th;
+    if (!d) abort();
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->done_cv, NULL);
+    d->refs = 2;
+    d->flags = flags;
+    d->c = c;
+    if (pthread_create(&th, NULL, destroy_main, d) != 0) {
+        d->refs = 1;
+        destroy_main(d); /* no thread: destroy here, unbounded but correct */
+        return 1;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) until.tv_sec++, until.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&d->lock);
+    while (!d->done)
+        if (pthread_cond_timedwait(&d->done_cv, &d->lock, &until) != 0) break;
+    int done = d->done;
+    pthread_mutex_unlock(&d->lock);
+    if (done)
+        pthread_join(th, NULL);
+    else
+        pthread_detach(th);
+    destroyer_release(d);
+    return done;
+}
+
+/* Leaves the group through rd_kafka_consumer_close_queue, serving the
+ * revoke callback, for at most timeout_ms: 1 once closed, 0 if not. */
+static int leave_group_bounded(struct kafka_consumer *c, int timeout_ms) {
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    int closed = 0;
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
+    if (e) {
+        log_event(LOG_WARN, "kafka consumer close", "error", rd_kafka_error_string(e), NULL);
+        rd_kafka_error_destroy(e);
+        goto out;
+    }
+    int64_t deadline = kafka_mono_ms() + timeout_ms;
+    while (!(closed = rd_kafka_consumer_closed(c->rk)) && kafka_mono_ms() < deadline)
+        rd_kafka_queue_poll_callback(q, 100);
+out:
+    rd_kafka_queue_destroy(q);
+    return closed;
 }
 
 void kafka_consumer_close(struct kafka_consumer *c) {
     if (!c) return;
     struct bt_err err = BT_ERR_INIT;
     if (c->last) rd_kafka_message_destroy(c->last);
-    if (kafka_consumer_commit(c, &err))
+    c->last = NULL;
+    c->commit_ms = CLOSE_COMMIT_MS;
+    /* Without partitions there is nothing to commit, and a commit issued
+     * while a join is pending would wait for that join. */
+    if (c->nparts > 0 && kafka_consumer_commit(c, &err))
         log_event(LOG_WARN, "kafka commit at close failed", "error", err.msg, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
-    if (e) log_event(LOG_WARN, "kafka consumer close", "error", rd_kafka_err2name(e), NULL);
-    rd_kafka_destroy(c->rk);
-    parts_clear(c);
-    free(c->parts);
-    free(c);
+    int left = leave_group_bounded(c, CLOSE_LEAVE_MS);
+    /* Not left (e.g. joining behind a killed member): the coordinator drops
+     * us after session.timeout.ms, and uncommitted work is re-read by the
+     * next owner. Waiting longer would only delay shutdown. */
+    if (!left)
+        log_event(LOG_WARN, "kafka consumer did not leave its group in time; closing anyway",
+                  NULL);
+    if (!destroy_bounded(c, left ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE, CLOSE_DESTROY_MS))
+        log_event(LOG_WARN, "kafka consumer still closing; finishing in the background", NULL);
 }

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kafka.h"
@@ -17,12 +16,6 @@ struct read_target {
     int done;
 };
 
-static int64_t mono_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static struct read_target *target_find(struct read_target *t, int n, int32_t part) {
     for (int i = 0; i < n; i++)
         if (t[i].partition == part) return &t[i];
@@ -34,17 +27,17 @@ int kafka_read_all(const struct config *cfg, const char *topic,
                    struct bt_err *err) {
     char errstr[512], group[96];
     rd_kafka_t *rk = NULL;
-    rd_kafka_topic_t *rkt = NULL;
-    const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_partition_list_t *assign = NULL;
+    struct kafka_part_offsets *po = NULL;
     struct read_target *targets = NULL;
-    int ntargets = 0, remaining = 0, rc = 0;
-    int64_t deadline = mono_ms() + timeout_ms;
+    int ntargets = 0, remaining = 0, rc = 0, np = 0;
+    int64_t deadline = kafka_mono_ms() + timeout_ms;
 
     rd_kafka_conf_t *conf = kafka_conf_new(cfg, KAFKA_CONSUMER, err);
     if (!conf) return err ? err->code : BT_ECONFIG;
     /* A group id is required by the consumer API; it is never joined or committed. */
-    snprintf(group, sizeof group, "btpipe-read-all-%ld-%lld", (long)getpid(), (long long)mono_ms());
+    snprintf(group, sizeof group, "btpipe-read-all-%ld-%lld", (long)getpid(),
+             (long long)kafka_mono_ms());
     rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (!rk) {
@@ -52,45 +45,28 @@ int kafka_read_all(const struct config *cfg, const char *topic,
         return bt_err_set(err, BT_ECONFIG, "BTPIPE_KAFKA_BROKERS", "kafka read_all: %s", errstr);
     }
     rd_kafka_poll_set_consumer(rk);
-    rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-    if (e) {
-        rc = bt_err_set(err, BT_ENET, topic, "kafka read_all %s: metadata: %s", topic,
-                        rd_kafka_err2str(e));
-        goto fail;
-    }
-    if (md->topic_cnt != 1 || md->topics[0].err) {
-        e = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        rc = bt_err_set(err, e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ? BT_ENOTFOUND : BT_ENET,
-                        topic, "kafka read_all %s: %s", topic, rd_kafka_err2str(e));
-        goto fail;
-    }
-    int np = md->topics[0].partition_cnt;
+    /* Retries "no leader yet" for a topic created a moment ago (by us or by
+     * another service), within this call's own deadline. */
+    if ((rc = kafka_topic_offsets(rk, topic, deadline, 0, &po, &np, err))) goto fail;
     targets = calloc((size_t)np + 1, sizeof *targets);
     if (!targets) abort();
     assign = rd_kafka_topic_partition_list_new(np);
     for (int i = 0; i < np; i++) {
-        int32_t p = md->topics[0].partitions[i].id;
-        int64_t lo = 0, hi = 0;
-        e = rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, timeout_ms);
-        if (e) {
-            rc = bt_err_set(err, BT_ENET, topic, "kafka read_all %s [%d]: watermarks: %s", topic,
-                            (int)p, rd_kafka_err2str(e));
-            goto fail;
-        }
-        if (hi <= lo) continue; /* empty (or fully deleted) partition */
-        targets[ntargets++] = (struct read_target){p, hi, 0};
-        rd_kafka_topic_partition_list_add(assign, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        if (po[i].high <= po[i].low) continue; /* empty (or fully deleted) partition */
+        targets[ntargets++] = (struct read_target){po[i].partition, po[i].high, 0};
+        rd_kafka_topic_partition_list_add(assign, topic, po[i].partition)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
     }
     remaining = ntargets;
     if (remaining == 0) goto fail; /* nothing to read: rc is 0 */
-    if ((e = rd_kafka_assign(rk, assign))) {
+    rd_kafka_resp_err_t e = rd_kafka_assign(rk, assign);
+    if (e) {
         rc = bt_err_set(err, BT_ENET, topic, "kafka read_all %s: assign: %s", topic,
                         rd_kafka_err2str(e));
         goto fail;
     }
     while (remaining > 0) {
-        int64_t left = deadline - mono_ms();
+        int64_t left = deadline - kafka_mono_ms();
         if (left <= 0) {
             rc = bt_err_set(err, BT_ENET, topic,
                             "kafka read_all %s: %d partition(s) not read to the end within %d ms",
@@ -128,8 +104,7 @@ int kafka_read_all(const struct config *cfg, const char *topic,
 fail:
     if (assign) rd_kafka_topic_partition_list_destroy(assign);
     free(targets);
-    if (md) rd_kafka_metadata_destroy(md);
-    if (rkt) rd_kafka_topic_destroy(rkt);
+    free(po);
     if (rk) {
         rd_kafka_consumer_close(rk);
         rd_kafka_destroy(rk);

@@ -1,12 +1,12 @@
 /* expr_ops_ts.c -- time-series operators over date-major panels.
  *
- * Each output row t is computed from input rows t-win+1..t only, always in
- * the same order (today first, then backwards), with the inner loop over
- * symbols so it runs over contiguous memory and vectorizes. That makes a
- * window O(win) per cell rather than O(1) with running sums, on purpose:
- * running sums carry rounding from wherever the panel starts, so a run
- * started later (with its warm-up) would differ in the last bits from a run
- * over everything, and incremental runs must match bit for bit. A window
+ * Each output row t is computed from input rows t-win+1..t only, in a fixed
+ * order, with the inner loops over symbols so they run over contiguous memory
+ * and vectorize. No running sum is carried from the panel's first row: its
+ * rounding would depend on where the panel starts, and a run started later
+ * (with its warm-up) must match a run over everything bit for bit. Short
+ * windows are summed directly (O(win) per cell); long sums and moments use
+ * the date-anchored block sums of expr_ops_block.c (O(1) per cell). A window
  * with any NaN gives NaN (a window of d needs all d observations). */
 /* The window loops run over symbols with unknown trip counts, which GCC's
  * -O2 cost model refuses to vectorize, and compare doubles, which it will not

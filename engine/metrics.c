@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "metrics_calc.h"
 #include "run.h"
 #include "strategy.h"
 #include "strategy_sort.h"

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "metrics.h"
+#include "metrics_calc.h"
 #include "run.h"
 #include "state.h"
 #include "strategy.h"

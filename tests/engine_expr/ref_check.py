@@ -2,7 +2,7 @@
 """Independent pandas reference for the factor language.
 
 Implements every operator the way docs/factor-language.md pins it, straight
-from pandas/numpy (rolling windows, rank(pct=True), ...), evaluates ~30
+from pandas/numpy (rolling windows, rank(pct=True), ...), evaluates ~40
 expressions on a few real sp500 symbols, runs the C engine (expr_dump) on the
 same files and expressions, and fails unless every cell agrees: the same NaN
 pattern, and values within 1e-9 relative (1e-12 absolute near zero).
@@ -127,6 +127,14 @@ EXPRS = [
     ("decay_linear(returns, 8)", None),
     ("ewm(close, 10)", None),
     ("ts_zscore(close, 15)", None),
+    # windows of 32+ days take the engine's block-sum path
+    ("ts_sum(returns, 100)", None),
+    ("ts_mean(volume, 50)", None),
+    ("ts_std(close, 60)", None),
+    ("ts_zscore(volume, 45)", None),
+    ("ts_cov(high, low, 35)", None),
+    ("ts_corr(close, volume, 40)", None),
+    ("correlation(vwap, delay(close, 5), 230)", "ts_corr(vwap, delay(close, 5), 230)"),
     ("rank(returns)", None),
     ("zscore(volume)", None),
     ("demean(returns)", None),

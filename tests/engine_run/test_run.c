@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "expr.h"
-#include "metrics.h"
+#include "metrics_calc.h"
 #include "run.h"
 #include "strategy.h"
 

@@ -24,6 +24,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 
 #define N_MSGS 20
 #define WAIT_MS 60000
@@ -345,15 +346,179 @@ static void test_sigterm_ends_poll_loop(void **state) {
     assert_true(closed - stopped < 5000);
 }
 
-/* Deletes this run's topics so repeated runs do not pile up on the broker. */
-static int teardown_topics(void **state) {
+
+/* kafka_read_all callback that counts messages. */
+static int count_any(const struct kafka_msg *m, void *ud) {
+    (void)m;
+    (*(int *)ud)++;
+    return 0;
+}
+
+/* The planner's start: topics that did not exist a moment ago are created
+ * and read at once, then consumed as a group. Before ensure_topics waited
+ * for leaders this failed with "Not leader for partition". Three fresh
+ * prefixes, because the window is a race. */
+static void test_fresh_topics_read_at_once(void **state) {
     (void)state;
+    char saved[128], prefix[160];
+    snprintf(saved, sizeof saved, "%s", getenv("BTPIPE_TOPIC_PREFIX"));
+    for (int round = 0; round < 3; round++) {
+        struct bt_err err = BT_ERR_INIT;
+        snprintf(prefix, sizeof prefix, "%s-fresh%d", saved, round);
+        setenv("BTPIPE_TOPIC_PREFIX", prefix, 1);
+        if (kafka_ensure_topics(NULL, &err)) fail_msg("ensure_topics: %s", err.msg);
+        for (int t = 0; t < TOPIC_COUNT; t++) {
+            int n = 0;
+            if (kafka_read_all(NULL, kafka_topic_name(NULL, (enum topic_id)t), count_any, &n,
+                               WAIT_MS, &err))
+                fail_msg("read_all %s right after creation: %s",
+                         kafka_topic_name(NULL, (enum topic_id)t), err.msg);
+            assert_int_equal(n, 0);
+        }
+        /* A group consumer on two fresh topics: no error, reads what is there. */
+        const char *topics[2] = {kafka_topic_name(NULL, TOPIC_JOBS), NULL};
+        char t2[256];
+        snprintf(t2, sizeof t2, "%s", kafka_topic_name(NULL, TOPIC_DATA_LANDED));
+        topics[1] = t2;
+        produce_n(topics[0]);
+        char group[200];
+        snprintf(group, sizeof group, "%s-group", prefix);
+        struct kafka_consumer *c = NULL;
+        if (kafka_consumer_new(NULL, group, topics, 2, &c, &err)) fail_msg("consumer: %s", err.msg);
+        int got = 0;
+        int64_t deadline = mono_ms() + WAIT_MS;
+        while (!(got == N_MSGS && kafka_consumer_at_end(c)) && mono_ms() < deadline) {
+            struct kafka_msg m;
+            int rc = kafka_consumer_poll(c, 200, &m, &err);
+            if (rc < 0) fail_msg("consumer poll on fresh topics: %s", err.msg);
+            if (rc == 1) msg_index(&m), got++;
+        }
+        assert_int_equal(got, N_MSGS);
+        assert_true(kafka_consumer_at_end(c));
+        kafka_consumer_close(c);
+    }
+    setenv("BTPIPE_TOPIC_PREFIX", saved, 1);
+}
+
+/* Consumer defaults: a short session (a killed member's partitions move on
+ * within 10 s), overridable like any property. */
+static void test_session_timeout_default_and_override(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    char v[64];
+    size_t vsz = sizeof v;
+    rd_kafka_conf_t *conf = kafka_conf_new(NULL, KAFKA_CONSUMER, &err);
+    assert_non_null(conf);
+    assert_int_equal(rd_kafka_conf_get(conf, "session.timeout.ms", v, &vsz), RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "10000");
+    vsz = sizeof v;
+    assert_int_equal(rd_kafka_conf_get(conf, "heartbeat.interval.ms", v, &vsz), RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "1000");
+    rd_kafka_conf_destroy(conf);
+    setenv("BTPIPE_KAFKA_PROP_session_timeout_ms", "7000", 1);
+    conf = kafka_conf_new(NULL, KAFKA_CONSUMER, &err);
+    unsetenv("BTPIPE_KAFKA_PROP_session_timeout_ms");
+    assert_non_null(conf);
+    vsz = sizeof v;
+    assert_int_equal(rd_kafka_conf_get(conf, "session.timeout.ms", v, &vsz), RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "7000");
+    rd_kafka_conf_destroy(conf);
+}
+
+/* Child mode (argv: member GROUP TOPIC): joins GROUP, reads TOPIC to its
+ * end, says "ready" on stdout, then polls until killed. */
+static int run_member(const char *group, const char *topic) {
+    struct bt_err err = BT_ERR_INIT;
+    struct kafka_consumer *c = NULL;
+    log_init("test_kafka_it_member", LOG_WARN);
+    if (kafka_consumer_new(NULL, group, &topic, 1, &c, &err)) return 2;
+    int said = 0;
+    for (int64_t t0 = mono_ms(); mono_ms() - t0 < 120000;) {
+        struct kafka_msg m;
+        if (kafka_consumer_poll(c, 100, &m, &err) < 0) return 3;
+        if (!said && kafka_consumer_at_end(c)) {
+            printf("ready\n");
+            fflush(stdout);
+            said = 1;
+        }
+    }
+    return 4;
+}
+
+/* Starts this binary as a group member; returns its pid once it has its
+ * partitions. */
+static pid_t spawn_member(const char *group, const char *topic) {
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execl("/proc/self/exe", "test_kafka_it", "member", group, topic, (char *)NULL);
+        _exit(127);
+    }
+    close(fd[1]);
+    char line[32] = {0};
+    FILE *f = fdopen(fd[0], "r");
+    if (!fgets(line, sizeof line, f)) fail_msg("group member child said nothing");
+    fclose(f);
+    assert_string_equal(line, "ready\n");
+    return pid;
+}
+
+/* kill -9 of a member, then a new member joins the same group: its join
+ * waits for the dead member's session to expire. SIGTERM arriving then must
+ * still close within a few seconds, and the group must go on afterwards. */
+static void test_close_bounded_behind_killed_member(void **state) {
+    (void)state;
+    struct bt_err err = BT_ERR_INIT;
+    const char *topic = kafka_topic_name(NULL, TOPIC_COMPLETIONS);
+    char group[160];
+    snprintf(group, sizeof group, "%s-killed", getenv("BTPIPE_TOPIC_PREFIX"));
+    produce_n(topic);
+    pid_t child = spawn_member(group, topic);
+    assert_int_equal(kill(child, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+
+    struct kafka_consumer *c = NULL;
+    if (kafka_consumer_new(NULL, group, &topic, 1, &c, &err)) fail_msg("consumer: %s", err.msg);
+    for (int64_t t0 = mono_ms(); mono_ms() - t0 < 2000;) {
+        struct kafka_msg m;
+        assert_true(kafka_consumer_poll(c, 100, &m, &err) >= 0);
+    }
+    /* The situation under test: still joining behind the dead member. */
+    assert_false(kafka_consumer_at_end(c));
+    int64_t t0 = mono_ms();
+    kafka_consumer_close(c);
+    int64_t took = mono_ms() - t0;
+    if (took >= 5000) fail_msg("close took %lld ms behind a killed member", (long long)took);
+
+    /* The group recovers: a new member gets the partitions and reads all
+     * (nothing was committed) once the dead sessions expire. */
+    int got = 0;
+    if (kafka_consumer_new(NULL, group, &topic, 1, &c, &err)) fail_msg("consumer: %s", err.msg);
+    int64_t deadline = mono_ms() + WAIT_MS;
+    while (!(got == N_MSGS && kafka_consumer_at_end(c)) && mono_ms() < deadline) {
+        struct kafka_msg m;
+        int rc = kafka_consumer_poll(c, 200, &m, &err);
+        assert_true(rc >= 0);
+        if (rc == 1) msg_index(&m), got++;
+    }
+    assert_int_equal(got, N_MSGS);
+    kafka_consumer_close(c);
+}
+
+/* Deletes the topics of the current prefix. */
+static void delete_topics(void) {
     struct bt_err err = BT_ERR_INIT;
     char errstr[512];
     rd_kafka_conf_t *conf = kafka_conf_new(NULL, KAFKA_ADMIN, &err);
-    if (!conf) return 0;
+    if (!conf) return;
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) return 0;
+    if (!rk) return;
     rd_kafka_DeleteTopic_t *dt[TOPIC_COUNT];
     for (int t = 0; t < TOPIC_COUNT; t++)
         dt[t] = rd_kafka_DeleteTopic_new(kafka_topic_name(NULL, (enum topic_id)t));
@@ -364,16 +529,35 @@ static int teardown_topics(void **state) {
     rd_kafka_DeleteTopic_destroy_array(dt, TOPIC_COUNT);
     rd_kafka_queue_destroy(q);
     rd_kafka_destroy(rk);
+}
+
+/* Deletes this run's topics (and the fresh-prefix ones) so repeated runs do
+ * not pile up on the broker. */
+static int teardown_topics(void **state) {
+    (void)state;
+    char saved[128], prefix[160];
+    snprintf(saved, sizeof saved, "%s", getenv("BTPIPE_TOPIC_PREFIX"));
+    delete_topics();
+    for (int round = 0; round < 3; round++) {
+        snprintf(prefix, sizeof prefix, "%s-fresh%d", saved, round);
+        setenv("BTPIPE_TOPIC_PREFIX", prefix, 1);
+        delete_topics();
+    }
+    setenv("BTPIPE_TOPIC_PREFIX", saved, 1);
     return 0;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "member") == 0) return run_member(argv[2], argv[3]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ensure_topics),
         cmocka_unit_test(test_group_commit_resume),
         cmocka_unit_test(test_tombstone_and_missing_topic),
         cmocka_unit_test(test_deadletter_round_trip),
         cmocka_unit_test(test_sigterm_ends_poll_loop),
+        cmocka_unit_test(test_fresh_topics_read_at_once),
+        cmocka_unit_test(test_session_timeout_default_and_override),
+        cmocka_unit_test(test_close_bounded_behind_killed_member),
     };
     return cmocka_run_group_tests(tests, setup_env, teardown_topics);
 }

@@ -1,7 +1,7 @@
-/* metrics.h -- statistics helpers shared by the run and its tests
+/* metrics_calc.h -- statistics helpers shared by the run and its tests
  * (engine-internal; the public entry points are in run.h). */
-#ifndef BTPIPE_METRICS_H
-#define BTPIPE_METRICS_H
+#ifndef BTPIPE_METRICS_CALC_H
+#define BTPIPE_METRICS_CALC_H
 
 #include "panel.h"
 
