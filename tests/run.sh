@@ -98,7 +98,7 @@ fi
 step "starting the local stack"
 stop_stack() {
   # Quietly: the last lines of the run belong to ctest.
-  deploy/local/stack-down.sh >>"${BTPIPE_STACK_DIR:-$root/.stack}/stack-down.log" 2>&1 || true
+  "$root/deploy/local/stack-down.sh" >>"${BTPIPE_STACK_DIR:-$root/.stack}/stack-down.log" 2>&1 || true
 }
 trap stop_stack EXIT
 deploy/local/stack-up.sh || die "local stack did not come up (logs in .stack/logs)"

@@ -276,9 +276,9 @@ def main():
             t += rng.uniform(0.3, 1.6)
             land_at.append(t)
         victims = ["ingest", "planner", "collector", "runner", "runner"]
-        victims += [rng.choice(["ingest", "planner", "collector", "runner"]) for _ in range(3)]
+        victims += [rng.choice(["ingest", "planner", "collector", "runner"]) for _ in range(4)]
         rng.shuffle(victims)
-        kill_at = sorted(rng.uniform(0.5, land_at[-1] + 10.0) for _ in victims)
+        kill_at = sorted(rng.uniform(0.5, land_at[-1] + 4.0) for _ in victims)
         log("schedule: dates at " + " ".join(f"{x:.1f}" for x in land_at) + "; kills: " +
             ", ".join(f"{v}@{x:.1f}" for v, x in zip(victims, kill_at)))
 
