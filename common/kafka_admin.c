@@ -90,8 +90,8 @@ int kafka_ensure_topics(const struct config *cfg, struct bt_err *err) {
     for (int t = 0; t < TOPIC_COUNT; t++) {
         struct kafka_part_offsets *po = NULL;
         int np = 0;
-        rc = kafka_topic_offsets(rk, kafka_topic_name(cfg, (enum topic_id)t), deadline, 1, &po,
-                                 &np, err);
+        rc = kafka_topic_offsets(rk, kafka_topic_name(cfg, (enum topic_id)t), deadline, 1, &po, &np,
+                                 err);
         free(po);
         if (rc) goto fail;
     }

@@ -346,8 +346,7 @@ void kafka_consumer_close(struct kafka_consumer *c) {
      * us after session.timeout.ms, and uncommitted work is re-read by the
      * next owner. Waiting longer would only delay shutdown. */
     if (!left)
-        log_event(LOG_WARN, "kafka consumer did not leave its group in time; closing anyway",
-                  NULL);
+        log_event(LOG_WARN, "kafka consumer did not leave its group in time; closing anyway", NULL);
     if (!destroy_bounded(c, left ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE, CLOSE_DESTROY_MS))
         log_event(LOG_WARN, "kafka consumer still closing; finishing in the background", NULL);
 }

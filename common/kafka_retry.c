@@ -25,10 +25,8 @@ int kafka_err_transient(rd_kafka_resp_err_t e) {
     case RD_KAFKA_RESP_ERR__TRANSPORT:
     case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
     case RD_KAFKA_RESP_ERR__WAIT_COORD:
-    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-        return 1;
-    default:
-        return 0;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION: return 1;
+    default: return 0;
     }
 }
 

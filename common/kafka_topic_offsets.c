@@ -86,8 +86,8 @@ int kafka_topic_offsets(rd_kafka_t *rk, const char *topic, int64_t deadline_ms,
         left = deadline_ms - kafka_mono_ms();
         kafka_sleep_ms(wait < left ? wait : (int)left);
     }
-    rc = bt_err_set(err, BT_ENET, topic, "kafka topic %s: not ready after %d attempt(s): %s",
-                    topic, attempt, rd_kafka_err2str(e));
+    rc = bt_err_set(err, BT_ENET, topic, "kafka topic %s: not ready after %d attempt(s): %s", topic,
+                    attempt, rd_kafka_err2str(e));
 fail:
     if (rkt) rd_kafka_topic_destroy(rkt);
     return rc;

@@ -62,6 +62,15 @@ const char *csv_parse_double_prefix(const char *s, const char *e, double *out);
  * 1800..2999, into YYYYMMDD. Returns 0 or -1. */
 int csv_parse_date(const char *s, size_t n, int32_t *out);
 
+/* Writes x as printf("%.17g", x) would (the shortest form that always
+ * round-trips a double), without the printf machinery: the result files
+ * hold millions of numbers and glibc's exact multi-precision conversion was
+ * most of their writing time. Doubles in [1e-6, 1e17) take an exact
+ * 128-bit integer path; the rest go to snprintf. out needs CSV_DOUBLE_MAX
+ * bytes; returns the length written (out is NUL-terminated). */
+#define CSV_DOUBLE_MAX 32
+int csv_format_double(char *out, double x);
+
 /* The Eisel-Lemire table (csv_pow10.c). */
 #define CSV_POW10_MIN (-100)
 #define CSV_POW10_MAX 100

@@ -48,9 +48,130 @@ static struct expr_cs_item *radix_sort(struct expr_cs_item *it, struct expr_cs_i
     return it;
 }
 
-/* pandas rank(pct=True): average rank of ties (1-based) / count. */
+/* Bits of a packed item below the key: the symbol. Keys then keep their top
+ * 32 bits (sign, exponent, 20 mantissa bits: 1e-6 relative), so that four
+ * byte passes sort them; items whose truncated keys collide are put in full
+ * order afterwards (rare outside exact ties). */
+enum { PACK_BITS = 32 };
+
+/* LSD radix sort of m packed items by their bits PACK_BITS..63, a byte a
+ * pass, passes with one digit for all skipped. 8-byte items and four
+ * passes instead of 24-byte items and eight: rank is the evaluator's
+ * hottest kernel. The result ends in either buffer and is returned. */
+static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m) {
+    enum { LO = PACK_BITS / 8, NDIG = 8 - PACK_BITS / 8 };
+    uint32_t count[NDIG][256];
+    memset(count, 0, sizeof count);
+    _Static_assert(NDIG == 4, "histogram loop below is unrolled for four digits");
+    for (int i = 0; i < m; i++) {
+        uint64_t k = a[i] >> (8 * LO);
+        count[0][k & 0xff]++;
+        count[1][(k >> 8) & 0xff]++;
+        count[2][(k >> 16) & 0xff]++;
+        count[3][(k >> 24) & 0xff]++;
+    }
+    for (int d = 0; d < NDIG && m > 0; d++) {
+        uint32_t *c = count[d];
+        int sh = 8 * (d + LO);
+        if (c[(a[0] >> sh) & 0xff] == (uint32_t)m) continue;
+        uint32_t pos = 0;
+        for (int b = 0; b < 256; b++) {
+            uint32_t n = c[b];
+            c[b] = pos;
+            pos += n;
+        }
+        for (int i = 0; i < m; i++) {
+            uint64_t k = a[i];
+            tmp[c[(k >> sh) & 0xff]++] = k;
+        }
+        uint64_t *sw = a;
+        a = tmp;
+        tmp = sw;
+    }
+    return a;
+}
+
+/* Sorts a run of items whose truncated keys are equal by full key
+ * (insertion sort: such runs are short, or exact ties already in order). */
+static void sort_run_full(const uint64_t *full, uint64_t *a, int n) {
+    const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
+    for (int i = 1; i < n; i++) {
+        uint64_t v = a[i], k = full[v & idx_mask];
+        int j = i - 1;
+        while (j >= 0 && full[a[j] & idx_mask] > k) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = v;
+    }
+}
+
+/* pandas rank(pct=True): average rank of ties (1-based) / count. Runs
+ * longer than RUN_FULL_SORT of colliding truncated keys that are not exact
+ * ties (values differing only in their last mantissa bits) go to the
+ * general sort so the worst case stays O(n log n)-ish. */
+enum { RUN_FULL_SORT = 32 };
+
+static void rank_row_items(const double *x, int n, double *o, struct expr_cs_item *it,
+                           struct expr_cs_item *tmp);
+
 static void rank_row(const double *x, int n, double *o, struct expr_cs_item *it,
                      struct expr_cs_item *tmp) {
+    if ((uint64_t)n >> PACK_BITS) { /* symbol does not fit beside the key */
+        rank_row_items(x, n, o, it, tmp);
+        return;
+    }
+    /* it and tmp each hold n+1 items of 24 bytes: room for the full keys
+     * and two packed arrays */
+    uint64_t *full = (uint64_t *)(void *)it, *a = (uint64_t *)(void *)tmp,
+             *b = a + (size_t)n + 1;
+    const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
+    int m = 0;
+    for (int s = 0; s < n; s++) {
+        double v = x[s];
+        uint64_t k = sort_key(v);
+        full[s] = k;
+        o[s] = NAN;
+        a[m] = (k & ~idx_mask) | (uint64_t)s;
+        m += v == v;
+    }
+    a = radix_sort_packed(a, b, m);
+    for (int i = 0; i < m;) {
+        int j = i + 1;
+        uint64_t hi = a[i] & ~idx_mask;
+        while (j < m && (a[j] & ~idx_mask) == hi)
+            j++;
+        if (j - i > 1) { /* truncated keys collide: order by full key */
+            uint64_t k0 = full[a[i] & idx_mask];
+            int all_eq = 1;
+            for (int k = i + 1; k < j && all_eq; k++)
+                all_eq = full[a[k] & idx_mask] == k0;
+            if (!all_eq) {
+                if (j - i > RUN_FULL_SORT) {
+                    rank_row_items(x, n, o, it, tmp); /* it/tmp reused: full is dead */
+                    return;
+                }
+                sort_run_full(full, a + i, j - i);
+            }
+        }
+        /* assign average ranks to exact ties within i..j */
+        for (int g = i; g < j;) {
+            int h = g + 1;
+            uint64_t kg = full[a[g] & idx_mask];
+            while (h < j && full[a[h] & idx_mask] == kg)
+                h++;
+            double r = (g + 1 + h) / 2.0 / m; /* mean of ranks g+1..h */
+            for (int k = g; k < h; k++)
+                o[a[k] & idx_mask] = r;
+            g = h;
+        }
+        i = j;
+    }
+}
+
+/* The general path: 24-byte items, all 64 key bits. */
+static void rank_row_items(const double *x, int n, double *o, struct expr_cs_item *it,
+                           struct expr_cs_item *tmp) {
     int m = 0;
     for (int s = 0; s < n; s++) {
         o[s] = NAN;

@@ -214,27 +214,37 @@ double *expr_prog_take_result(struct expr_prog *pg, int idx) {
 }
 
 /* State of one evaluation: each node's value, who owns its buffer, and how
- * many consumers have yet to read it. */
+ * many consumers have yet to read it. Released buffers go to a pool that
+ * the next allocation takes from: a fresh multi-megabyte malloc is a fresh
+ * mmap whose every page faults and is zeroed, which cost more than the
+ * cheap operators themselves. The pool never holds more than the peak. */
 struct eval_state {
     struct expr_val *vals;
     unsigned char *owned;
     int *remaining;
     size_t cells, live;
+    double **pool; /* released buffers of cells doubles */
+    int npool;
 };
 
 static double *alloc_cells(struct expr_prog *pg, struct eval_state *st) {
-    double *p = xmalloc(st->cells * sizeof *p);
+    double *p = st->npool ? st->pool[--st->npool] : xmalloc(st->cells * sizeof *p);
     st->live += st->cells * sizeof *p;
     if (st->live > pg->peak) pg->peak = st->live;
     return p;
 }
 
+/* Returns buffer p (of cells doubles) to the pool. */
+static void pool_put(struct eval_state *st, double *p) {
+    st->pool[st->npool++] = p;
+    st->live -= st->cells * sizeof(double);
+}
+
 static void release(struct eval_state *st, int i) {
     if (!st->owned[i]) return;
-    free((void *)st->vals[i].p);
+    pool_put(st, (double *)st->vals[i].p);
     st->vals[i].p = NULL;
     st->owned[i] = 0;
-    st->live -= st->cells * sizeof(double);
 }
 
 /* A full array for v (a temporary broadcast when v is a scalar). */
@@ -249,9 +259,7 @@ static const double *as_array(struct expr_prog *pg, struct eval_state *st, const
 }
 
 static void free_tmp(struct eval_state *st, double *tmp) {
-    if (!tmp) return;
-    free(tmp);
-    st->live -= st->cells * sizeof(double);
+    if (tmp) pool_put(st, tmp);
 }
 
 /* Computes node i from its (already computed) children. */
@@ -312,6 +320,8 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
     memset(st.vals, 0, ((size_t)pg->n + 1) * sizeof *st.vals);
     memset(st.owned, 0, (size_t)pg->n + 1);
     memset(st.remaining, 0, ((size_t)pg->n + 1) * sizeof *st.remaining);
+    /* every node's buffer plus two broadcast temporaries can be pooled */
+    st.pool = xmalloc(((size_t)pg->n + 3) * sizeof *st.pool);
     for (int i = 0; i < pg->n; i++)
         for (int k = 0; k < pg->nodes[i].nargs; k++)
             st.remaining[pg->nodes[i].a[k]]++;
@@ -341,6 +351,9 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
     }
     for (int i = 0; i < pg->n; i++)
         release(&st, i);
+    while (st.npool)
+        free(st.pool[--st.npool]);
+    free(st.pool);
     free(st.vals);
     free(st.owned);
     free(st.remaining);

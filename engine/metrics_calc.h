@@ -11,11 +11,16 @@ double metrics_pearson(const double *x, const double *y, int n);
 /* Average ranks (1-based, ties averaged: scipy.stats.rankdata) of x into r.
  * idx is scratch of n ints. */
 void metrics_rank_avg(const double *x, int n, double *r, int *idx);
-/* IC and rank IC at panel date d, with caller scratch: 4*nsyms doubles and
- * nsyms ints. Also returns, through x/y (the first 2*nsyms doubles of
- * scratch), the n valid (factor, return) pairs when n_out is non-NULL; when
- * n >= 2, iscratch then holds the indices 0..n-1 in ascending order of x. */
-void metrics_ic_scratch(const struct panel *p, const double *factor, int d, double *scratch,
-                        int *iscratch, double *ic, double *rank_ic, int *n_out);
+/* IC and rank IC at panel date d (factor dated d-1, returns close d-1 ->
+ * close d). xord/nx: the factor's run_order list of date d-1; ro: a
+ * run_order_returns order covering d. Scratch: 4*nsyms doubles, 3*nsyms
+ * ints. When n_out is non-NULL it gets the number n of valid (factor,
+ * return) pairs, which are left in scratch (x: the first nsyms doubles, y:
+ * the next nsyms, in symbol order); when n >= 2, iscratch then holds
+ * 0..n-1 in ascending order of x. */
+struct run_order;
+void metrics_ic_day(const struct panel *p, const double *factor, int d, const int *xord, int nx,
+                    const struct run_order *ro, double *scratch, int *iscratch, double *ic,
+                    double *rank_ic, int *n_out);
 
 #endif

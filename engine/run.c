@@ -82,23 +82,24 @@ static int run_range(const struct panel *p, int32_t from, int32_t to, int *d0, i
 
 /* The factor columns of the series over rows d0..d1 (ic, rank_ic) and the
  * mean next-day return per quantile into qret (NaN for an empty bucket).
- * scratch: 5*nsyms doubles, iscratch: 2*nsyms ints. */
-static void factor_stats(const struct panel *p, const double *factor, int d0, int d1, int q,
-                         double *scratch, int *iscratch, struct run_series *s, double *qret) {
+ * fo covers d0-1..d1-1 (from 0), ro d0..d1. scratch: 4*nsyms doubles,
+ * iscratch: 4*nsyms ints. */
+static void factor_stats(const struct panel *p, const double *factor, const struct run_order *fo,
+                         const struct run_order *ro, int d0, int d1, int q, double *scratch,
+                         int *iscratch, struct run_series *s, double *qret) {
     size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
-    double qsum[RUN_MAX_QUANTILES] = {0}, *sorted = scratch + 4 * ns;
-    int qcnt[RUN_MAX_QUANTILES] = {0}, *bucket = iscratch + ns, n;
+    double qsum[RUN_MAX_QUANTILES] = {0};
+    int qcnt[RUN_MAX_QUANTILES] = {0}, *bucket = iscratch + 3 * ns, n, nx = 0;
     for (int d = d0; d <= d1; d++) {
-        metrics_ic_scratch(p, factor, d, scratch, iscratch, &s->ic[d - d0], &s->rank_ic[d - d0],
-                           &n);
+        const int *xl = run_order_at(fo, d - 1, &nx);
+        metrics_ic_day(p, factor, d, xl, nx, ro, scratch, iscratch, &s->ic[d - d0],
+                       &s->rank_ic[d - d0], &n);
         if (n < q || n < 2) continue;
         /* mean return per factor quantile over the same (factor, return)
-         * pairs; the rank sort already ordered the factor values */
+         * pairs; the rank IC already ordered the factor values */
         int dcnt[RUN_MAX_QUANTILES] = {0};
         double dsum[RUN_MAX_QUANTILES] = {0};
-        for (int k = 0; k < n; k++)
-            sorted[k] = scratch[iscratch[k]];
-        quantile_buckets_sorted(scratch, n, q, sorted, bucket);
+        quantile_buckets_order(scratch, iscratch, n, q, bucket);
         for (int k = 0; k < n; k++) {
             dsum[bucket[k]] += scratch[ns + k];
             dcnt[bucket[k]]++;
@@ -114,6 +115,17 @@ static void factor_stats(const struct panel *p, const double *factor, int d0, in
         qret[k] = qcnt[k] ? qsum[k] / qcnt[k] : NAN;
 }
 
+/* o if it covers dates lo..hi, else *own built from x over them. */
+static const struct run_order *order_for(const struct run_order *o, struct run_order *own,
+                                         const struct panel *p, const double *x, int lo, int hi) {
+    if (o && o->d0 <= lo && o->d1 >= hi && o->nsyms == p->nsyms) return o;
+    if (x)
+        run_order_build(own, x, p->nsyms, lo, hi);
+    else
+        run_order_returns(own, p, lo, hi);
+    return own;
+}
+
 int run_pair(const struct panel *p, const double *factor, const char *kind_s,
              const struct run_params *params, int32_t from, int32_t to, const void *state_in,
              size_t state_in_len, struct run_output *out, struct bt_err *err) {
@@ -123,8 +135,10 @@ int run_pair(const struct panel *p, const double *factor, const char *kind_s,
 
 int run_pair_shared(const struct panel *p, const double *factor, const char *kind_s,
                     const struct run_params *params, int32_t from, int32_t to, const void *state_in,
-                    size_t state_in_len, const struct run_output *stats_from,
-                    struct run_output *out, struct bt_err *err) {
+                    size_t state_in_len, const struct run_shared *sh, struct run_output *out,
+                    struct bt_err *err) {
+    static const struct run_shared none = {NULL, NULL, NULL};
+    struct run_order own_fo = {0, -1, 0, NULL, NULL, NULL}, own_ro = {0, -1, 0, NULL, NULL, NULL};
     struct run_book b;
     struct run_params prm;
     struct buf st = BUF_INIT;
@@ -154,20 +168,30 @@ int run_pair_shared(const struct panel *p, const double *factor, const char *kin
         initial = b.value;
     }
     size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
-    scratch = xcalloc(5 * ns, sizeof *scratch);
-    iscratch = xcalloc(3 * ns, sizeof *iscratch);
+    if (!sh) sh = &none;
+    const struct run_output *stats_from = sh->stats_from;
+    int q = prm.quantiles;
+    int share_stats = stats_from && stats_from->series.n == d1 - d0 + 1 &&
+                      stats_from->summary.nq == q && d1 >= d0 &&
+                      stats_from->series.date[0] == p->dates[d0];
+    /* the factor's orders: strategies read dates d0..d1, the IC d0-1.. */
+    const struct run_order *fo = NULL, *ro = NULL;
+    if (kind != RUN_SIGNAL || !share_stats)
+        fo = order_for(sh->factor_order, &own_fo, p, factor, d0 > 0 ? d0 - 1 : 0, d1);
+    if (!share_stats) ro = order_for(sh->ret_order, &own_ro, p, NULL, d0, d1);
+    scratch = xcalloc(4 * ns, sizeof *scratch);
+    iscratch = xcalloc(4 * ns, sizeof *iscratch);
     run_series_alloc(&out->series, d1 - d0 + 1);
     double prev = initial;
-    int q = prm.quantiles;
     for (int d = d0; d <= d1; d++) {
         struct run_day day = {0, 0};
         int row = d - d0;
         if (kind == RUN_SIGNAL)
             strategy_signal_step(&b, p, factor, d, &prm, &day);
         else if (kind == RUN_LONG_SHORT_QUANTILE)
-            strategy_lsq_step(&b, p, factor, d, &prm, scratch, iscratch, &day);
+            strategy_lsq_step(&b, p, factor, fo, d, &prm, scratch, iscratch, &day);
         else
-            strategy_topk_step(&b, p, factor, d, &prm, iscratch, &day);
+            strategy_topk_step(&b, p, factor, fo, d, &prm, iscratch, &day);
         b.value = day.value;
         out->series.date[row] = p->dates[d];
         out->series.value[row] = day.value;
@@ -176,14 +200,13 @@ int run_pair_shared(const struct panel *p, const double *factor, const char *kin
         prev = day.value;
     }
     double qret[RUN_MAX_QUANTILES] = {0};
-    if (stats_from && stats_from->series.n == out->series.n && stats_from->summary.nq == q &&
-        out->series.n > 0 && stats_from->series.date[0] == out->series.date[0]) {
+    if (share_stats) {
         size_t bytes = sizeof(double) * (size_t)out->series.n;
         memcpy(out->series.ic, stats_from->series.ic, bytes);
         memcpy(out->series.rank_ic, stats_from->series.rank_ic, bytes);
         memcpy(qret, stats_from->summary.quantile_ret, sizeof qret);
     } else {
-        factor_stats(p, factor, d0, d1, q, scratch, iscratch, &out->series, qret);
+        factor_stats(p, factor, fo, ro, d0, d1, q, scratch, iscratch, &out->series, qret);
     }
     b.date = p->dates[d1];
     if ((rc = state_write(&b, p, &st, err))) goto fail;
@@ -197,6 +220,8 @@ fail:
     if (rc) run_output_free(out);
     buf_free(&st);
     book_free(&b);
+    run_order_free(&own_fo);
+    run_order_free(&own_ro);
     free(scratch);
     free(iscratch);
     return rc;

@@ -37,6 +37,38 @@ struct run_day {
     double traded; /* notional traded this date, currency */
 };
 
+/* Per date d in [d0, d1], the symbols whose value x[d*nsyms + s] is not NaN,
+ * in ascending order of (value, symbol): the one sort each (factor, date)
+ * needs. The IC, the quantile buckets and the strategies each want the
+ * same cross-section sorted, only filtered differently, so one order per
+ * factor serves them all and every pair over that factor (run_many). */
+struct run_order {
+    int d0, d1, nsyms;
+    int *cnt;    /* per date (d - d0): how many symbols it lists */
+    int *sym;    /* date d's list at sym + (d - d0) * nsyms */
+    double *val; /* run_order_returns only: the returns, laid out as sym */
+};
+
+/* Orders of x over dates d0..d1 (d1 < d0: empty). Aborts on OOM. */
+void run_order_build(struct run_order *o, const double *x, int nsyms, int d0, int d1);
+/* Orders of the close-to-close returns close d-1 -> close d (NaN without
+ * both closes or with close d-1 == 0; date 0 has none): the IC's y side.
+ * Keeps the returns in val, so every factor's IC reuses them too. */
+void run_order_returns(struct run_order *o, const struct panel *p, int d0, int d1);
+void run_order_free(struct run_order *o);
+
+/* Date d's values of a run_order_returns order (nsyms, NaN = none). */
+static inline const double *run_order_val(const struct run_order *o, int d) {
+    return o->val + (size_t)(d - o->d0) * (size_t)(o->nsyms > 0 ? o->nsyms : 1);
+}
+
+/* Date d's list (n symbols), or NULL when o does not cover d. */
+static inline const int *run_order_at(const struct run_order *o, int d, int *n) {
+    if (!o || d < o->d0 || d > o->d1) return NULL;
+    *n = o->cnt[d - o->d0];
+    return o->sym + (size_t)(d - o->d0) * (size_t)(o->nsyms > 0 ? o->nsyms : 1);
+}
+
 /* A fresh book: value = cash; signal gives each symbol cash / nsyms. */
 void book_init(struct run_book *b, enum run_kind kind, int nsyms, const struct run_params *prm);
 void book_free(struct run_book *b);
@@ -45,11 +77,14 @@ void book_free(struct run_book *b);
  * within a date). factor is the whole date-major factor array. */
 void strategy_signal_step(struct run_book *b, const struct panel *p, const double *factor, int d,
                           const struct run_params *prm, struct run_day *out);
-void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *factor, int d,
-                       const struct run_params *prm, double *scratch, int *iscratch,
-                       struct run_day *out);
-void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor, int d,
-                        const struct run_params *prm, int *iscratch, struct run_day *out);
+/* The cross-sectional ones also take `order`, the factor's run_order (it
+ * must cover d); scratch is 2*nsyms doubles, iscratch 3*nsyms ints. */
+void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *factor,
+                       const struct run_order *order, int d, const struct run_params *prm,
+                       double *scratch, int *iscratch, struct run_day *out);
+void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor,
+                        const struct run_order *order, int d, const struct run_params *prm,
+                        int *iscratch, struct run_day *out);
 
 /* Moves every position (a currency amount) by its symbol's close-to-close
  * return, a day without a bar counting as unchanged, and records the closes;
@@ -61,16 +96,26 @@ double strategy_mark(struct run_book *b, const struct panel *p, int d);
  * i/q, a value goes to the first bucket whose upper edge is >= it. sorted is
  * scratch of n doubles. */
 void quantile_buckets(const double *x, int n, int q, double *sorted, int *bucket);
-/* Same, given sorted = x in ascending order already. */
-void quantile_buckets_sorted(const double *x, int n, int q, const double *sorted, int *bucket);
+/* Same, given ord = 0..n-1 in ascending order of x (no sort needed). */
+void quantile_buckets_order(const double *x, const int *ord, int n, int q, int *bucket);
 
-/* run_pair, except that when stats_from is non-NULL (a finished run over
- * the same panel rows with the same factor and quantiles) its ic, rank_ic
- * and quantile returns are copied instead of recomputed: run_many shares
- * them between pairs with the same factor. */
+/* What pairs over one panel can share (every field may be NULL):
+ *   stats_from    a finished run over the same panel rows with the same
+ *                 factor and quantiles: its ic, rank_ic and quantile returns
+ *                 are copied instead of recomputed
+ *   factor_order  the factor's run_order; used when it covers the dates
+ *                 the run needs (the day before the first one on), built
+ *                 for the run otherwise
+ *   ret_order     run_order_returns of the panel, same coverage rule */
+struct run_shared {
+    const struct run_output *stats_from;
+    const struct run_order *factor_order, *ret_order;
+};
+
+/* run_pair with what other pairs already computed (sh may be NULL). */
 int run_pair_shared(const struct panel *p, const double *factor, const char *kind,
                     const struct run_params *params, int32_t from, int32_t to, const void *state_in,
-                    size_t state_in_len, const struct run_output *stats_from,
-                    struct run_output *out, struct bt_err *err);
+                    size_t state_in_len, const struct run_shared *sh, struct run_output *out,
+                    struct bt_err *err);
 
 #endif

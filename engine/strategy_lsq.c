@@ -3,58 +3,84 @@
  * portfolio value (gross 1, dollar-neutral); cost_bps on traded notional.
  * Positions are signed currency exposures that drift with their prices. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "strategy.h"
 
+/* cond ? a : b through bit masks, so that the compiler cannot turn it
+ * back into a branch. */
+static inline double select_bits(int cond, double a, double b) {
+    uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(cond != 0);
+    memcpy(&ua, &a, sizeof ua);
+    memcpy(&ub, &b, sizeof ub);
+    ua = (ua & m) | (ub & ~m);
+    memcpy(&a, &ua, sizeof a);
+    return a;
+}
+
 double strategy_mark(struct run_book *b, const struct panel *p, int d) {
-    const double *close = p->f[PF_CLOSE];
+    const double *close = p->f[PF_CLOSE] + panel_idx(p, d, 0);
     double pnl = 0;
     for (int s = 0; s < p->nsyms; s++) {
-        double c = close[panel_idx(p, d, s)];
+        double c = close[s], lc = b->last_close[s], pos = b->pos[s];
         if (!isfinite(c)) continue;
-        if (b->pos[s] != 0 && isfinite(b->last_close[s]) && b->last_close[s] != 0) {
-            double r = c / b->last_close[s] - 1.0;
-            double gain = b->pos[s] * r;
-            pnl += gain;
-            b->pos[s] += gain;
-        }
+        /* Whether a name is held is a coin flip the branch predictor kept
+         * losing, so every name goes through the same arithmetic and a name
+         * not held gains -0.0: adding -0.0 is the exact identity (x + -0.0
+         * == x bit for bit, zeros included), so pnl and pos are untouched.
+         * The division of such a name may give inf or NaN: it is dropped. */
+        int held = (pos != 0) & (isfinite(lc) != 0) & (lc != 0);
+        double r = c / lc - 1.0;
+        double gain = select_bits(held, pos * r, -0.0);
+        pnl += gain;
+        b->pos[s] = pos + gain;
         b->last_close[s] = c;
     }
     return pnl;
 }
 
-void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *factor, int d,
-                       const struct run_params *prm, double *scratch, int *iscratch,
-                       struct run_day *out) {
-    const double *close = p->f[PF_CLOSE];
-    int ns = p->nsyms, n = 0, q = prm->quantiles;
-    double *x = scratch, *sorted = scratch + ns;
-    int *sym = iscratch, *bucket = iscratch + ns;
+void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *factor,
+                       const struct run_order *order, int d, const struct run_params *prm,
+                       double *scratch, int *iscratch, struct run_day *out) {
+    int ns = p->nsyms, n = 0, q = prm->quantiles, nlist = 0;
+    double *x = scratch;
+    int *sym = iscratch, *bucket = iscratch + ns, *pos = iscratch + 2 * ns, *ord = iscratch + 3 * ns;
+    const double *frow = factor + panel_idx(p, d, 0), *crow = p->f[PF_CLOSE] + panel_idx(p, d, 0);
     b->value += strategy_mark(b, p, d);
     /* tradable today: a bar and a factor value */
     for (int s = 0; s < ns; s++) {
-        size_t i = panel_idx(p, d, s);
-        if (isfinite(close[i]) && isfinite(factor[i])) {
-            x[n] = factor[i];
-            sym[n++] = s;
+        pos[s] = -1;
+        if (isfinite(crow[s]) && isfinite(frow[s])) {
+            x[n] = frow[s];
+            sym[n] = s;
+            pos[s] = n++;
         }
     }
     int nlong = 0, nshort = 0;
     if (n >= 2) {
-        quantile_buckets(x, n, q, sorted, bucket);
+        /* the same values ascending: the factor's order, filtered alike */
+        const int *list = run_order_at(order, d, &nlist);
+        int m = 0;
+        for (int i = 0; i < nlist; i++)
+            if (pos[list[i]] >= 0) ord[m++] = pos[list[i]];
+        quantile_buckets_order(x, ord, n, q, bucket);
         for (int k = 0; k < n; k++) {
             nlong += bucket[k] == q - 1;
             nshort += bucket[k] == 0;
         }
     }
     double v = b->value, traded = 0;
+    /* the two targets, divided once (the same expressions, so the same bits) */
+    int trade = nlong > 0 && nshort > 0;
+    double tlong = trade ? 0.5 * v / nlong : 0, tshort = trade ? -0.5 * v / nshort : 0;
     for (int k = 0; k < n; k++) {
         int s = sym[k];
         double target = 0;
-        if (nlong > 0 && nshort > 0 && bucket[k] == q - 1)
-            target = 0.5 * v / nlong;
-        else if (nlong > 0 && nshort > 0 && bucket[k] == 0)
-            target = -0.5 * v / nshort;
+        if (trade && bucket[k] == q - 1)
+            target = tlong;
+        else if (trade && bucket[k] == 0)
+            target = tshort;
         traded += fabs(target - b->pos[s]);
         b->pos[s] = target;
     }

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 
 #include "strategy.h"
-#include "strategy_sort.h"
 
 /* i before j: best score first, NaN last, then symbol order (a total
  * order). */
@@ -23,32 +22,55 @@ static inline int topk_before(const double *score, int i, int j) {
     return i < j;
 }
 
-STRATEGY_SORT_DEFINE(topk_sort, topk_before)
+/* From the factor's ascending (score, symbol) order, read backwards with
+ * each run of equal scores turned back to ascending symbols (topk_before's
+ * order): the held names into last, the candidates (not held, a bar today,
+ * a finite score) into cand. Held names without a score go last, by
+ * symbol, as topk_before puts NaN. Returns how many candidates. */
+static int topk_split(const struct run_book *b, const double *score, const double *crow,
+                      const int *list, int nlist, int *last, int *nlast, int *cand) {
+    int nl = 0, nc = 0;
+    for (int i = nlist - 1; i >= 0;) {
+        int j = i;
+        while (j > 0 && score[list[j - 1]] == score[list[i]])
+            j--;
+        for (int k = j; k <= i; k++) {
+            int s = list[k];
+            if (b->pos[s] > 0)
+                last[nl++] = s;
+            else if (isfinite(crow[s]) && isfinite(score[s]))
+                cand[nc++] = s;
+        }
+        i = j - 1;
+    }
+    for (int s = 0; s < b->nsyms; s++)
+        if (b->pos[s] > 0 && isnan(score[s])) last[nl++] = s;
+    *nlast = nl;
+    return nc;
+}
 
-void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor, int d,
-                        const struct run_params *prm, int *iscratch, struct run_day *out) {
+void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor,
+                        const struct run_order *order, int d, const struct run_params *prm,
+                        int *iscratch, struct run_day *out) {
     const double *close = p->f[PF_CLOSE];
-    const double *score = factor + panel_idx(p, d, 0);
-    int ns = p->nsyms, nlast = 0, ncand = 0, k = prm->k, ndrop = prm->n;
+    const double *score = factor + panel_idx(p, d, 0), *crow = close + panel_idx(p, d, 0);
+    int ns = p->nsyms, nlast = 0, ncand = 0, k = prm->k, ndrop = prm->n, nlist = 0;
     int *last = iscratch, *cand = iscratch + ns, *comb = iscratch + 2 * ns;
     double c = prm->cost_bps * 1e-4, traded = 0;
     strategy_mark(b, p, d);
-    for (int s = 0; s < ns; s++) {
-        if (b->pos[s] > 0)
-            last[nlast++] = s;
-        else if (isfinite(close[panel_idx(p, d, s)]) && isfinite(score[s]))
-            cand[ncand++] = s;
-    }
-    topk_sort(last, nlast, score);
-    topk_sort(cand, ncand, score);
+    const int *list = run_order_at(order, d, &nlist);
+    ncand = topk_split(b, score, crow, list, nlist, last, &nlast, cand);
     int ntoday = ndrop + k - nlast;
     ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;
-    int ncomb = 0;
-    for (int i = 0; i < nlast; i++)
-        comb[ncomb++] = last[i];
-    for (int i = 0; i < ntoday; i++)
-        comb[ncomb++] = cand[i];
-    topk_sort(comb, ncomb, score);
+    /* last and today are each sorted and disjoint: merging them is sorting
+     * their union under the same total order */
+    int ncomb = 0, il = 0, it = 0;
+    while (il < nlast || it < ntoday) {
+        if (it == ntoday || (il < nlast && topk_before(score, last[il], cand[it])))
+            comb[ncomb++] = last[il++];
+        else
+            comb[ncomb++] = cand[it++];
+    }
     /* sell: held names in the last ndrop of comb (Qlib counts them as sold
      * even when they cannot trade today; they are then simply kept) */
     int nsell = 0;

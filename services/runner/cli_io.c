@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "csv.h"
 
 int cli_exit_code(int code) {
     switch (code) {
@@ -145,23 +146,37 @@ void cli_summary_json(const struct run_summary *s, struct buf *out) {
     json_decref(o);
 }
 
-/* %.17g round-trips a double; an empty field is NaN (pandas reads it so). */
-static void csv_num(struct buf *out, double x) {
-    buf_putc(out, ',');
-    if (!isnan(x)) buf_printf(out, "%.17g", x);
+/* %.17g round-trips a double; an empty field is NaN (pandas reads it so).
+ * csv_format_double writes the same text as printf, several times faster. */
+static size_t csv_num(char *at, double x) {
+    at[0] = ',';
+    return isnan(x) ? 1 : 1 + (size_t)csv_format_double(at + 1, x);
+}
+
+/* YYYY-MM-DD of a YYYYMMDD date (years 0..9999, as "%04d-%02d-%02d"). */
+static size_t csv_date(char *at, int d) {
+    if (d < 0 || d > 99991231) return (size_t)snprintf(at, 16, "%04d-%02d-%02d", d / 10000,
+                                                       d / 100 % 100, d % 100);
+    int y = d / 10000, m = d / 100 % 100, dd = d % 100;
+    at[0] = (char)('0' + y / 1000), at[1] = (char)('0' + y / 100 % 10);
+    at[2] = (char)('0' + y / 10 % 10), at[3] = (char)('0' + y % 10), at[4] = '-';
+    at[5] = (char)('0' + m / 10), at[6] = (char)('0' + m % 10), at[7] = '-';
+    at[8] = (char)('0' + dd / 10), at[9] = (char)('0' + dd % 10);
+    return 10;
 }
 
 void cli_series_csv(const struct run_series *s, struct buf *out) {
     buf_puts(out, "date,return,value,turnover,ic,rank_ic\n");
     for (int i = 0; i < s->n; i++) {
-        int d = s->date[i];
-        buf_printf(out, "%04d-%02d-%02d", d / 10000, d / 100 % 100, d % 100);
-        csv_num(out, s->ret[i]);
-        csv_num(out, s->value[i]);
-        csv_num(out, s->turnover[i]);
-        csv_num(out, s->ic[i]);
-        csv_num(out, s->rank_ic[i]);
-        buf_putc(out, '\n');
+        char line[16 + 5 * (CSV_DOUBLE_MAX + 1) + 1];
+        size_t n = csv_date(line, s->date[i]);
+        n += csv_num(line + n, s->ret[i]);
+        n += csv_num(line + n, s->value[i]);
+        n += csv_num(line + n, s->turnover[i]);
+        n += csv_num(line + n, s->ic[i]);
+        n += csv_num(line + n, s->rank_ic[i]);
+        line[n++] = '\n';
+        buf_append(out, line, n);
     }
 }
 

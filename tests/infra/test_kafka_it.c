@@ -346,7 +346,6 @@ static void test_sigterm_ends_poll_loop(void **state) {
     assert_true(closed - stopped < 5000);
 }
 
-
 /* kafka_read_all callback that counts messages. */
 static int count_any(const struct kafka_msg *m, void *ud) {
     (void)m;
@@ -423,6 +422,24 @@ static void test_session_timeout_default_and_override(void **state) {
     assert_int_equal(rd_kafka_conf_get(conf, "session.timeout.ms", v, &vsz), RD_KAFKA_CONF_OK);
     assert_string_equal(v, "7000");
     rd_kafka_conf_destroy(conf);
+}
+
+/* Which answers are retried, and how fast: "no leader yet" is the one a
+ * fresh topic gives; an unknown topic or a bad request is not retried. */
+static void test_retry_policy(void **state) {
+    (void)state;
+    assert_true(kafka_err_transient(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION));
+    assert_true(kafka_err_transient(RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE));
+    assert_true(kafka_err_transient(RD_KAFKA_RESP_ERR__TRANSPORT));
+    assert_true(kafka_err_transient(RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS));
+    assert_false(kafka_err_transient(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+    assert_false(kafka_err_transient(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED));
+    assert_false(kafka_err_transient(RD_KAFKA_RESP_ERR_NO_ERROR));
+    assert_int_equal(kafka_backoff_ms(0), 50);
+    assert_int_equal(kafka_backoff_ms(1), 100);
+    assert_int_equal(kafka_backoff_ms(4), 800);
+    assert_int_equal(kafka_backoff_ms(5), 1000);
+    assert_int_equal(kafka_backoff_ms(1000), 1000);
 }
 
 /* Child mode (argv: member GROUP TOPIC): joins GROUP, reads TOPIC to its
@@ -557,6 +574,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sigterm_ends_poll_loop),
         cmocka_unit_test(test_fresh_topics_read_at_once),
         cmocka_unit_test(test_session_timeout_default_and_override),
+        cmocka_unit_test(test_retry_policy),
         cmocka_unit_test(test_close_bounded_behind_killed_member),
     };
     return cmocka_run_group_tests(tests, setup_env, teardown_topics);

@@ -1,0 +1,120 @@
+/* metrics_ic.c -- the information coefficient of a factor on one date:
+ * Pearson (IC) and Spearman (rank IC, what alphalens calls IC) across
+ * symbols (contract in metrics_calc.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics_calc.h"
+#include "run.h"
+#include "strategy.h"
+#include "strategy_sort.h"
+
+double metrics_pearson(const double *x, const double *y, int n) {
+    if (n < 2) return NAN;
+    double mx = 0, my = 0;
+    for (int i = 0; i < n; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= n;
+    my /= n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (int i = 0; i < n; i++) {
+        double a = x[i] - mx, b = y[i] - my;
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+    }
+    if (sxx == 0 || syy == 0) return NAN;
+    double r = sxy / sqrt(sxx * syy);
+    return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
+/* Average ranks (1-based) of x into r, given ord = 0..n-1 ascending by x:
+ * each run of equal values gets the mean of the ranks it spans. */
+static void rank_from_order(const double *x, const int *ord, int n, double *r) {
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && x[ord[j + 1]] == x[ord[i]])
+            j++;
+        double avg = (i + 1 + j + 1) / 2.0;
+        for (int k = i; k <= j; k++)
+            r[ord[k]] = avg;
+        i = j + 1;
+    }
+}
+
+void metrics_rank_avg(const double *x, int n, double *r, int *idx) {
+    size_t m = n > 0 ? (size_t)n : 1;
+    uint32_t *key = malloc(2 * m * sizeof *key);
+    int *tmp = malloc(m * sizeof *tmp);
+    if (!key || !tmp) abort();
+    for (int i = 0; i < n; i++)
+        idx[i] = i;
+    sort_order_doubles(x, idx, n, key, tmp);
+    rank_from_order(x, idx, n, r);
+    free(key);
+    free(tmp);
+}
+
+/* The positions k (into the pair list, pos[s] = k or -1) of the listed
+ * symbols that are in the pair list, in list order: a sorted cross-section
+ * filtered down to the pairs, in O(nsyms) instead of a sort. */
+static int order_filter(const int *list, int nlist, const int *pos, int *out) {
+    int m = 0;
+    for (int i = 0; i < nlist; i++) {
+        int k = pos[list[i]];
+        if (k >= 0) out[m++] = k;
+    }
+    return m;
+}
+
+void metrics_ic_day(const struct panel *p, const double *factor, int d, const int *xord, int nx,
+                    const struct run_order *ro, double *scratch, int *iscratch, double *ic,
+                    double *rank_ic, int *n_out) {
+    int ns = p->nsyms, n = 0, ny = 0;
+    double *x = scratch, *y = scratch + ns, *rx = scratch + 2 * ns, *ry = scratch + 3 * ns;
+    int *ox = iscratch, *oy = iscratch + ns, *pos = iscratch + 2 * ns;
+    *ic = *rank_ic = NAN;
+    if (n_out) *n_out = 0;
+    if (d < 1) return;
+    const double *f = factor + panel_idx(p, d - 1, 0), *ret = run_order_val(ro, d);
+    const int *yord = run_order_at(ro, d, &ny);
+    /* a pair: a finite factor and a return (both closes, close d-1 != 0) */
+    for (int s = 0; s < ns; s++) {
+        pos[s] = -1;
+        if (!isfinite(f[s]) || isnan(ret[s])) continue;
+        x[n] = f[s];
+        y[n] = ret[s];
+        pos[s] = n++;
+    }
+    if (n_out) *n_out = n;
+    if (n < 2) return;
+    *ic = metrics_pearson(x, y, n);
+    /* every pair's symbol is in both lists (finite factor, valid return) */
+    if (order_filter(xord, nx, pos, ox) != n || order_filter(yord, ny, pos, oy) != n) abort();
+    rank_from_order(y, oy, n, ry);
+    rank_from_order(x, ox, n, rx);
+    *rank_ic = metrics_pearson(rx, ry, n);
+}
+
+void metrics_ic_at(const struct panel *p, const double *factor, int d, double *ic,
+                   double *rank_ic) {
+    size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
+    struct run_order xo = {0, -1, 0, NULL, NULL, NULL}, yo = {0, -1, 0, NULL, NULL, NULL};
+    double *scratch = malloc(4 * ns * sizeof *scratch);
+    int *iscratch = malloc(3 * ns * sizeof *iscratch), nx = 0;
+    if (!scratch || !iscratch) abort();
+    *ic = *rank_ic = NAN;
+    if (d >= 1 && d < p->ndates) {
+        run_order_build(&xo, factor, p->nsyms, d - 1, d - 1);
+        run_order_returns(&yo, p, d, d);
+        const int *xl = run_order_at(&xo, d - 1, &nx);
+        metrics_ic_day(p, factor, d, xl, nx, &yo, scratch, iscratch, ic, rank_ic, NULL);
+    }
+    run_order_free(&xo);
+    run_order_free(&yo);
+    free(scratch);
+    free(iscratch);
+}
