@@ -66,3 +66,12 @@ void service_stop(struct service *s) {
     s->httpd = NULL;
     config_free(&s->cfg);
 }
+
+const char *service_group_id(const struct service *s, const char *var) {
+    static char group[300];
+    const char *v = config_get(&s->cfg, var);
+    if (v) return v;
+    snprintf(group, sizeof group, "%s.%s",
+             config_get_default(&s->cfg, "BTPIPE_TOPIC_PREFIX", "btpipe"), s->name);
+    return group;
+}

@@ -28,6 +28,11 @@ extern const char service_common_help[];
 int service_start(struct service *s, const char *name, int argc, char **argv, const char *usage,
                   struct bt_err *err);
 void service_set_ready(struct service *s, int ready);
+/* The Kafka consumer group of this service: the value of var when set,
+ * else "<topic prefix>.<service name>". Deriving it from the prefix keeps
+ * two deployments (or two test runs) on one cluster out of each other's
+ * rebalances. Static storage, valid until the next call. */
+const char *service_group_id(const struct service *s, const char *var);
 /* Stops the HTTP endpoint and frees the configuration. */
 void service_stop(struct service *s);
 

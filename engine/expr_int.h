@@ -163,6 +163,20 @@ int expr_input_find(const char *s, size_t len);
 
 /* Kernels --------------------------------------------------------------- */
 
+/* The window and elementwise loops run across symbols, one lane a symbol,
+ * so wider vectors change no result (each lane does the same operations in
+ * the same order; AVX2 brings no FMA, and C11 mode contracts nothing). Their
+ * entry points are compiled twice, for AVX2 and for the baseline, and the
+ * loader picks one (GCC on x86-64 Linux; others get the baseline only).
+ * EXPR_INLINE pulls a helper into each clone of its caller. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define EXPR_SIMD __attribute__((target_clones("avx2", "default")))
+#define EXPR_INLINE static inline __attribute__((always_inline))
+#else
+#define EXPR_SIMD
+#define EXPR_INLINE static inline
+#endif
+
 /* A node's value during evaluation: a full ndates*nsyms array, or a scalar
  * broadcast to every cell (literals and what folds from them). */
 struct expr_val {

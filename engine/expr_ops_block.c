@@ -49,7 +49,7 @@ int expr_blocks_make(const int32_t *dates, int ndates, int win, int *bstart, int
     return 0;
 }
 
-void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
+EXPR_SIMD void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
                                const int *bend, int square, double *pre, double *suf) {
     size_t n = (size_t)nsyms;
     for (int t = 0; t < ndates; t++) {
@@ -78,7 +78,7 @@ void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int
     }
 }
 
-void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win, int nsyms,
+EXPR_SIMD void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win, int nsyms,
                             const int *bstart, const int *bend, double *out) {
     size_t n = (size_t)nsyms;
     int w = t - win + 1;

@@ -108,7 +108,7 @@ double expr_elem_scalar(int op, double x, double y, double z) {
     }                                                                                              \
     break
 
-void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out) {
+EXPR_SIMD void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out) {
     const double *xp = args[0].p ? args[0].p : &args[0].s;
     size_t xs = args[0].p ? 1 : 0;
     const double *yp = xp, *zp = xp;

@@ -39,7 +39,7 @@ static void nan_row(double *o, int n) {
 }
 
 /* Sum of rows t-win+1..t into acc, today first. */
-static void window_sum(const double *x, int t, int win, int n, double *acc) {
+EXPR_INLINE void window_sum(const double *x, int t, int win, int n, double *acc) {
     const double *r = x + (size_t)t * n;
     memcpy(acc, r, (size_t)n * sizeof *acc);
     for (int k = 1; k < win; k++) {
@@ -52,7 +52,7 @@ static void window_sum(const double *x, int t, int win, int n, double *acc) {
 /* Mean into m, and in diff[s] how many values differ from today's (a
  * constant window has variance exactly 0, which two-pass arithmetic can
  * miss by an ulp). One fused pass, branch-free. */
-static void window_mean_diff(const double *x, int t, int win, int n, double *m, double *diff) {
+EXPR_INLINE void window_mean_diff(const double *x, int t, int win, int n, double *m, double *diff) {
     const double *today = x + (size_t)t * n, *r = today;
     for (int s = 0; s < n; s++) {
         m[s] = today[s];
@@ -70,7 +70,7 @@ static void window_mean_diff(const double *x, int t, int win, int n, double *m, 
 }
 
 /* Sum of squared deviations from m. */
-static void window_ss(const double *x, int t, int win, int n, const double *m, double *ss) {
+EXPR_INLINE void window_ss(const double *x, int t, int win, int n, const double *m, double *ss) {
     const double *r = x + (size_t)t * n;
     for (int s = 0; s < n; s++)
         ss[s] = 0;
@@ -82,7 +82,7 @@ static void window_ss(const double *x, int t, int win, int n, const double *m, d
 }
 
 /* Co-deviation sums of x and y about their means, in one pass. */
-static void window_co(const double *x, const double *y, int t, int win, int n, const double *mx,
+EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, int n, const double *mx,
                       const double *my, double *sxx, double *syy, double *sxy) {
     const double *rx = x + (size_t)t * n, *ry = y + (size_t)t * n;
     for (int s = 0; s < n; s++)
@@ -98,7 +98,7 @@ static void window_co(const double *x, const double *y, int t, int win, int n, c
 
 /* min or max of the window, NaN when any value is NaN. The NaN test is kept
  * apart from the comparison so the loop stays branch-free (vectorizes). */
-static void window_extreme(const double *x, int t, int win, int n, int want_max, double *o,
+EXPR_INLINE void window_extreme(const double *x, int t, int win, int n, int want_max, double *o,
                            double *bad) {
     const double *r = x + (size_t)t * n;
     for (int s = 0; s < n; s++) {
@@ -130,7 +130,7 @@ static void window_extreme(const double *x, int t, int win, int n, int want_max,
  * vectorizes: it was the slowest kernel of the benchmark set. "The best
  * changed" is tested as nb != b because GCC will not if-convert two selects
  * on one comparison. */
-static void window_argext(const double *x, int t, int win, int n, int want_max, double *o,
+EXPR_INLINE void window_argext(const double *x, int t, int win, int n, int want_max, double *o,
                           double *best, double *bad) {
     const double *r = x + (size_t)(t - win + 1) * n;
     for (int s = 0; s < n; s++) {
@@ -162,7 +162,7 @@ static void window_argext(const double *x, int t, int win, int n, int want_max, 
 
 /* Percentile rank of today's value in its window, ties averaged; bad
  * counts NaNs apart from the comparisons so the loop stays branch-free. */
-static void window_rank(const double *x, int t, int win, int n, double *o, double *less, double *eq,
+EXPR_INLINE void window_rank(const double *x, int t, int win, int n, double *o, double *less, double *eq,
                         double *bad) {
     const double *today = x + (size_t)t * n, *r = today;
     for (int s = 0; s < n; s++)
@@ -179,7 +179,7 @@ static void window_rank(const double *x, int t, int win, int n, double *o, doubl
 }
 
 /* Weighted sum with weights w[k] for the value k rows back, divided by wsum. */
-static void window_weighted(const double *x, int t, int win, int n, const double *w, double wsum,
+EXPR_INLINE void window_weighted(const double *x, int t, int win, int n, const double *w, double wsum,
                             double *o) {
     const double *r = x + (size_t)t * n;
     for (int s = 0; s < n; s++)
@@ -193,7 +193,7 @@ static void window_weighted(const double *x, int t, int win, int n, const double
         o[s] /= wsum;
 }
 
-static void window_product(const double *x, int t, int win, int n, double *o) {
+EXPR_INLINE void window_product(const double *x, int t, int win, int n, double *o) {
     const double *r = x + (size_t)t * n;
     memcpy(o, r, (size_t)n * sizeof *o);
     for (int k = 1; k < win; k++) {
@@ -221,7 +221,7 @@ static double make_weights(int op, int win, double *w) {
 }
 
 /* One output row of a windowed statistic (t >= win-1). */
-static void ts_row(int op, const double *x, const double *y, int t, int win, int n, double *o,
+EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win, int n, double *o,
                    double *m, double *m2, double *m3, double *m4, double *m5, double *m6,
                    const double *w, double wsum) {
     switch (op) {
@@ -281,7 +281,7 @@ static void ts_row(int op, const double *x, const double *y, int t, int win, int
 
 /* Two-pass sample variance of one symbol's window, with the exact
  * constant-window check: the slow path of block_moments. */
-static double window_var_exact(const double *x, int t, int win, int n, int s, double *mean) {
+EXPR_INLINE double window_var_exact(const double *x, int t, int win, int n, int s, double *mean) {
     const double *r = x + (size_t)t * n + s;
     double sum = 0, today = *r, ss = 0;
     int diff = 0;
@@ -300,7 +300,7 @@ static double window_var_exact(const double *x, int t, int win, int n, int s, do
  * Variance from sums of squares cancels badly when the mean is large next to
  * the spread, so such cells (cv below 1%, constant windows) are recomputed
  * two-pass; which path a cell takes depends on its window only. */
-static void block_moments(int op, const double *x, int win, int ndates, int nsyms,
+EXPR_INLINE void block_moments(int op, const double *x, int win, int ndates, int nsyms,
                           const int *bstart, const int *bend, double *out) {
     size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
     int need_sq = op == EOP_TS_STD || op == EOP_TS_ZSCORE;
@@ -344,7 +344,7 @@ static void block_moments(int op, const double *x, int win, int ndates, int nsym
 
 /* ts_cov and ts_corr with the window means from block sums, then one fused
  * pass for the co-deviations and the constant-window checks. */
-static void block_comoments(int op, const double *x, const double *y, int win, int ndates,
+EXPR_INLINE void block_comoments(int op, const double *x, const double *y, int win, int ndates,
                             int nsyms, const int *bstart, const int *bend, double *out) {
     size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
     double *px = scratch(cells), *sx = scratch(cells), *py = scratch(cells), *sy = scratch(cells);
@@ -405,7 +405,7 @@ static int uses_blocks(int op, int win) {
                                     op == EOP_TS_ZSCORE || op == EOP_TS_COV || op == EOP_TS_CORR);
 }
 
-void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
+EXPR_SIMD void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
                   int ndates, int nsyms, double *out) {
     size_t n = (size_t)nsyms;
     if (uses_blocks(op, win) && ndates > 0) {

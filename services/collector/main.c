@@ -30,7 +30,7 @@ static const char usage[] =
     "Undecodable completions go to <prefix>.deadletter. See docs/collector.md.\n"
     "\n"
     "Settings:\n"
-    "  BTPIPE_COLLECTOR_GROUP   consumer group (default btpipe-collector)\n"
+    "  BTPIPE_COLLECTOR_GROUP   consumer group (default <topic prefix>.collector)\n"
     "  BTPIPE_COLLECTOR_BATCH   most completions merged per publish+commit (default 500)\n";
 
 struct collector {
@@ -187,8 +187,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     long batch = 0;
-    const char *group =
-        config_get_default(&c.svc.cfg, "BTPIPE_COLLECTOR_GROUP", "btpipe-collector");
+    const char *group = service_group_id(&c.svc, "BTPIPE_COLLECTOR_GROUP");
     if ((rc = config_int(&c.svc.cfg, "BTPIPE_COLLECTOR_BATCH", 500, 1, 100000, &batch, &err)))
         goto fail;
     c.m_comp = metrics_counter("btpipe_collector_completions_total", "completions consumed");

@@ -41,6 +41,7 @@ static const char usage[] =
     "  BTPIPE_RESULTS_URI      results root instead, e.g. file:///tmp/results\n"
     "  BTPIPE_DATA_BUCKET      data root s3://<bucket>/<dataset>/daily for increments\n"
     "                          that carry no uri (optional)\n"
+    "  BTPIPE_PLANNER_GROUP    consumer group (default <topic prefix>.planner)\n"
     "  BTPIPE_EXECUTOR         local (default) | aws-batch\n"
     "  BTPIPE_LOCAL_WORKERS    runner processes at once (default 2, 1..256)\n"
     "  BTPIPE_RUNNER_PATH      runner binary (default: btpipe-runner beside this\n"
@@ -436,7 +437,8 @@ int main(int argc, char **argv) {
     if ((rc = setup(&pl, &err))) goto fail;
     if ((rc = rebuild(&pl, &err))) goto fail;
     const char *topics[] = {pl.t_factors, pl.t_strategies, pl.t_data, pl.t_completions};
-    if ((rc = kafka_consumer_new(&pl.svc.cfg, "btpipe-planner", topics, 4, &pl.cons, &err)))
+    if ((rc = kafka_consumer_new(&pl.svc.cfg, service_group_id(&pl.svc, "BTPIPE_PLANNER_GROUP"),
+                                 topics, 4, &pl.cons, &err)))
         goto fail;
     pl.dirty = 1; /* re-submit what was in flight, plan what is missing */
     service_set_ready(&pl.svc, 1);
