@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "aws_creds.h"
 #include "config.h"
 
 int aws_region(const struct config *cfg, const char **out, struct bt_err *err) {
@@ -72,4 +73,31 @@ int aws_url_parse(const char *url, struct aws_url *out, struct bt_err *err) {
         return bt_err_set(err, BT_ECONFIG, url, "endpoint '%s': path too long", url);
     memcpy(out->path, path, pn);
     return 0;
+}
+
+int aws_client_base_init(struct aws_client_base *b, const struct config *cfg, const char *service,
+                         struct aws_creds_provider *creds, struct bt_err *err) {
+    int rc;
+    const char *region;
+    struct buf ep = BUF_INIT;
+    b->creds = creds;
+    if ((rc = aws_region(cfg, &region, err))) goto fail;
+    snprintf(b->region, sizeof(b->region), "%s", region);
+    if ((rc = aws_endpoint(cfg, service, region, &ep, err)) ||
+        (rc = aws_url_parse(ep.p, &b->ep, err)) ||
+        (rc = http_retry_policy_from_config(cfg, &b->pol, err)))
+        goto fail;
+    if (!b->creds) {
+        if ((rc = aws_creds_provider_new(cfg, &b->creds, err))) goto fail;
+        b->own_creds = 1;
+    }
+fail:
+    buf_free(&ep);
+    return rc;
+}
+
+void aws_client_base_free(struct aws_client_base *b) {
+    if (b->own_creds) aws_creds_provider_free(b->creds);
+    b->creds = NULL;
+    b->own_creds = 0;
 }

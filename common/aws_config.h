@@ -9,8 +9,10 @@
 
 #include "buf.h"
 #include "err.h"
+#include "http_client.h"
 
 struct config;
+struct aws_creds_provider;
 
 /* An endpoint split for request building and signing. */
 struct aws_url {
@@ -26,5 +28,23 @@ int aws_endpoint(const struct config *cfg, const char *service, const char *regi
                  struct bt_err *err);
 /* Splits scheme://host[:port][/path]; BT_ECONFIG naming the URL when malformed. */
 int aws_url_parse(const char *url, struct aws_url *out, struct bt_err *err);
+
+/* What every AWS service client (S3, Batch) holds: where requests go, how
+ * they are retried and whose credentials sign them. */
+struct aws_client_base {
+    char region[64];
+    struct aws_url ep;
+    struct http_retry_policy pol;
+    struct aws_creds_provider *creds;
+    int own_creds; /* made by aws_client_base_init: freed by aws_client_base_free */
+    int last_attempts;
+};
+
+/* Region, the endpoint of service ("s3", "batch") and the retry policy from
+ * cfg; creds NULL: a provider from cfg, owned by b. On error b holds what
+ * was set (aws_client_base_free releases it). */
+int aws_client_base_init(struct aws_client_base *b, const struct config *cfg, const char *service,
+                         struct aws_creds_provider *creds, struct bt_err *err);
+void aws_client_base_free(struct aws_client_base *b);
 
 #endif

@@ -16,36 +16,19 @@
 #include "sigv4.h"
 
 struct batch_client {
-    char region[64];
-    struct aws_url ep;
-    struct http_retry_policy pol;
-    struct aws_creds_provider *creds;
-    int own_creds;
-    int last_attempts;
+    struct aws_client_base aws;
 };
 
 static int client_new(const struct config *cfg, struct aws_creds_provider *creds,
                       struct batch_client **out, struct bt_err *err) {
-    int rc;
-    const char *region;
-    struct buf ep = BUF_INIT;
     struct batch_client *c = calloc(1, sizeof(*c));
-    c->creds = creds;
-    if ((rc = aws_region(cfg, &region, err))) goto fail;
-    snprintf(c->region, sizeof(c->region), "%s", region);
-    if ((rc = aws_endpoint(cfg, "batch", region, &ep, err)) ||
-        (rc = aws_url_parse(ep.p, &c->ep, err)) ||
-        (rc = http_retry_policy_from_config(cfg, &c->pol, err)))
-        goto fail;
-    if (!c->creds) {
-        if ((rc = aws_creds_provider_new(cfg, &c->creds, err))) goto fail;
-        c->own_creds = 1;
-    }
+    if (!c) abort();
+    int rc = aws_client_base_init(&c->aws, cfg, "batch", creds, err);
+    if (rc) goto fail;
     *out = c;
     c = NULL;
 fail:
     batch_client_free(c);
-    buf_free(&ep);
     return rc;
 }
 
@@ -60,12 +43,12 @@ int batch_client_new_with_creds(const struct config *cfg, struct aws_creds_provi
 
 void batch_client_free(struct batch_client *c) {
     if (!c) return;
-    if (c->own_creds) aws_creds_provider_free(c->creds);
+    aws_client_base_free(&c->aws);
     free(c);
 }
 
 int batch_client_last_attempts(const struct batch_client *c) {
-    return c->last_attempts;
+    return c->aws.last_attempts;
 }
 
 /* One Batch call being (re)built per attempt. */
@@ -85,9 +68,10 @@ static int batch_build(void *ud, int attempt, struct http_request *req, struct b
     int rc;
     memset(&cr, 0, sizeof(cr));
     sigv4_result_init(&res);
-    if ((rc = aws_creds_provider_get(k->c->creds, &cr, err))) goto fail;
-    buf_printf(&path, "%s%s", k->c->ep.path, k->path);
-    struct sigv4_header hdrs[] = {{"Host", k->c->ep.host}, {"Content-Type", "application/json"}};
+    if ((rc = aws_creds_provider_get(k->c->aws.creds, &cr, err))) goto fail;
+    buf_printf(&path, "%s%s", k->c->aws.ep.path, k->path);
+    struct sigv4_header hdrs[] = {{"Host", k->c->aws.ep.host},
+                                  {"Content-Type", "application/json"}};
     struct sigv4_request sr = {.method = "POST",
                                .path = path.p,
                                .headers = hdrs,
@@ -97,21 +81,21 @@ static int batch_build(void *ud, int attempt, struct http_request *req, struct b
     struct sigv4_params sp = {.access_key = cr.access_key_id,
                               .secret_key = cr.secret_access_key,
                               .session_token = cr.session_token,
-                              .region = k->c->region,
+                              .region = k->c->aws.region,
                               .service = "batch",
                               .now = time(NULL),
                               .normalize_path = 1};
     if ((rc = sigv4_sign(&sr, &sp, &res, err))) goto fail;
     strcpy(req->method, "POST");
-    buf_printf(&req->url, "%s://%s%s", k->c->ep.scheme, k->c->ep.host, res.canonical_uri.p);
-    http_request_header(req, "Host", k->c->ep.host);
+    buf_printf(&req->url, "%s://%s%s", k->c->aws.ep.scheme, k->c->aws.ep.host, res.canonical_uri.p);
+    http_request_header(req, "Host", k->c->aws.ep.host);
     http_request_header(req, "Content-Type", "application/json");
     http_request_header(req, "X-Amz-Date", res.amz_date);
     if (cr.session_token) http_request_header(req, "X-Amz-Security-Token", cr.session_token);
     http_request_header(req, "Authorization", res.authorization.p);
     req->body = k->body;
     req->body_len = strlen(k->body);
-    req->timeout_ms = k->c->pol.timeout_ms;
+    req->timeout_ms = k->c->aws.pol.timeout_ms;
 fail:
     aws_creds_free(&cr);
     sigv4_result_free(&res);
@@ -124,7 +108,7 @@ fail:
 static int batch_run(struct batch_client *c, const char *op, const char *path, const char *body,
                      struct http_response *resp, struct bt_err *err) {
     struct batch_call k = {c, op, path, body};
-    int rc = http_send(&c->pol, batch_build, &k, resp, &c->last_attempts, err);
+    int rc = http_send(&c->aws.pol, batch_build, &k, resp, &c->aws.last_attempts, err);
     if (rc) {
         bt_err_prefix(err, "batch %s: ", op);
         return rc;
@@ -171,6 +155,28 @@ fail:
     return rc;
 }
 
+/* One DescribeJobs/ListJobs page: runs op with body (freed here) and
+ * appends the page's jobs to *all; *token (may be NULL) gets nextToken. */
+static int jobs_page(struct batch_client *c, const char *op, const char *path, char *body,
+                     struct http_response *resp, struct batch_job **all, size_t *nall, char **token,
+                     struct bt_err *err) {
+    struct batch_job *page;
+    size_t np;
+    int rc = batch_run(c, op, path, body, resp, err);
+    free(body);
+    if (rc) return rc;
+    if ((rc = batch_parse_jobs_json(resp->body.p, resp->body.len, &page, &np, token, err))) {
+        bt_err_prefix(err, "batch %s: ", op);
+        return rc;
+    }
+    *all = realloc(*all, (*nall + np + 1) * sizeof(**all));
+    if (!*all) abort();
+    if (np) memcpy(*all + *nall, page, np * sizeof(*page));
+    *nall += np;
+    free(page);
+    return 0;
+}
+
 int batch_describe_jobs(struct batch_client *c, const char *const *ids, size_t nids,
                         struct batch_job **out, size_t *nout, struct bt_err *err) {
     int rc = 0;
@@ -188,19 +194,8 @@ int batch_describe_jobs(struct batch_client *c, const char *const *ids, size_t n
         json_t *o = json_pack("{s:o}", "jobs", a);
         char *body = json_dumps(o, JSON_COMPACT);
         json_decref(o);
-        rc = batch_run(c, "DescribeJobs", "/v1/describejobs", body, &resp, err);
-        free(body);
+        rc = jobs_page(c, "DescribeJobs", "/v1/describejobs", body, &resp, &all, &nall, NULL, err);
         if (rc) goto fail;
-        struct batch_job *page;
-        size_t np;
-        if ((rc = batch_parse_jobs_json(resp.body.p, resp.body.len, &page, &np, NULL, err))) {
-            bt_err_prefix(err, "batch DescribeJobs: ");
-            goto fail;
-        }
-        all = realloc(all, (nall + np + 1) * sizeof(*all));
-        if (np) memcpy(all + nall, page, np * sizeof(*page));
-        nall += np;
-        free(page);
     }
     *out = all;
     *nout = nall;
@@ -245,21 +240,10 @@ int batch_list_jobs(struct batch_client *c, const char *queue, const char *statu
         if (token) json_object_set_new(o, "nextToken", json_string(token));
         char *body = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(o);
-        rc = batch_run(c, "ListJobs", "/v1/listjobs", body, &resp, err);
-        free(body);
-        if (rc) goto fail;
-        struct batch_job *page;
-        size_t np;
-        free(token);
+        free(token); /* in body now; the page names the next one */
         token = NULL;
-        if ((rc = batch_parse_jobs_json(resp.body.p, resp.body.len, &page, &np, &token, err))) {
-            bt_err_prefix(err, "batch ListJobs: ");
-            goto fail;
-        }
-        all = realloc(all, (nall + np + 1) * sizeof(*all));
-        if (np) memcpy(all + nall, page, np * sizeof(*page));
-        nall += np;
-        free(page);
+        rc = jobs_page(c, "ListJobs", "/v1/listjobs", body, &resp, &all, &nall, &token, err);
+        if (rc) goto fail;
         if (!token) break;
     }
     *out = all;

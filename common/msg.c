@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "sigv4.h"
+
 int64_t msg_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -29,20 +31,8 @@ void msg_pack(const ProtobufCMessage *m, struct buf *out) {
     out->p[out->len] = '\0';
 }
 
-static void to_hex(const unsigned char *d, size_t n, char *out) {
-    static const char hx[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hx[d[i] >> 4];
-        out[2 * i + 1] = hx[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 void msg_sha256_hex(const void *data, size_t n, char out[65]) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (!EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL)) abort();
-    to_hex(md, mdlen, out);
+    sigv4_sha256_hex(data, n, out);
 }
 
 void msg_hash_hex(char out[65], const char *part, ...) {
@@ -63,5 +53,5 @@ void msg_hash_hex(char out[65], const char *part, ...) {
     va_end(ap);
     if (!EVP_DigestFinal_ex(ctx, md, &mdlen)) abort();
     EVP_MD_CTX_free(ctx);
-    to_hex(md, mdlen, out);
+    sigv4_hex(md, mdlen, out);
 }

@@ -14,65 +14,48 @@
 #include "sigv4.h"
 
 struct s3_client {
-    char region[64];
-    struct aws_url ep;
+    struct aws_client_base aws;
     int path_style;
     int unsigned_payload; /* sign PUT bodies as UNSIGNED-PAYLOAD (saves a hash) */
     long max_keys;        /* 0: the server's default page size */
-    struct http_retry_policy pol;
-    struct aws_creds_provider *creds;
-    int own_creds;
-    int last_attempts;
 };
 
-static int client_new(const struct config *cfg, struct aws_creds_provider *creds, int own,
+static int client_new(const struct config *cfg, struct aws_creds_provider *creds,
                       struct s3_client **out, struct bt_err *err) {
-    int rc = 0;
-    const char *region;
-    struct buf ep = BUF_INIT;
     struct s3_client *c = calloc(1, sizeof(*c));
     long v;
-    c->creds = creds;
-    c->own_creds = own;
-    if ((rc = aws_region(cfg, &region, err))) goto fail;
-    snprintf(c->region, sizeof(c->region), "%s", region);
-    if ((rc = aws_endpoint(cfg, "s3", region, &ep, err))) goto fail;
-    if ((rc = aws_url_parse(ep.p, &c->ep, err))) goto fail;
+    if (!c) abort();
+    int rc = aws_client_base_init(&c->aws, cfg, "s3", creds, err);
+    if (rc) goto fail;
     if ((rc = config_bool(cfg, "BTPIPE_S3_PATH_STYLE", 0, &c->path_style, err))) goto fail;
     if ((rc = config_bool(cfg, "BTPIPE_S3_UNSIGNED_PAYLOAD", 0, &c->unsigned_payload, err)))
         goto fail;
     if ((rc = config_int(cfg, "BTPIPE_S3_LIST_MAX_KEYS", 0, 0, 1000, &v, err))) goto fail;
     c->max_keys = v;
-    if ((rc = http_retry_policy_from_config(cfg, &c->pol, err))) goto fail;
-    if (!c->creds) {
-        if ((rc = aws_creds_provider_new(cfg, &c->creds, err))) goto fail;
-        c->own_creds = 1;
-    }
     *out = c;
     c = NULL;
 fail:
-    if (c) s3_client_free(c);
-    buf_free(&ep);
+    s3_client_free(c);
     return rc;
 }
 
 int s3_client_new(const struct config *cfg, struct s3_client **out, struct bt_err *err) {
-    return client_new(cfg, NULL, 1, out, err);
+    return client_new(cfg, NULL, out, err);
 }
 
 int s3_client_new_with_creds(const struct config *cfg, struct aws_creds_provider *creds,
                              struct s3_client **out, struct bt_err *err) {
-    return client_new(cfg, creds, 0, out, err);
+    return client_new(cfg, creds, out, err);
 }
 
 void s3_client_free(struct s3_client *c) {
     if (!c) return;
-    if (c->own_creds) aws_creds_provider_free(c->creds);
+    aws_client_base_free(&c->aws);
     free(c);
 }
 
 int s3_client_last_attempts(const struct s3_client *c) {
-    return c->last_attempts;
+    return c->aws.last_attempts;
 }
 
 void s3_listing_free(struct s3_listing *l) {
@@ -95,12 +78,12 @@ void s3_object_location(const struct s3_client *c, const char *bucket, const cha
     buf_reset(host);
     buf_reset(raw_path);
     if (c->path_style) {
-        buf_puts(host, c->ep.host);
-        buf_printf(raw_path, "%s/%s", c->ep.path, bucket);
+        buf_puts(host, c->aws.ep.host);
+        buf_printf(raw_path, "%s/%s", c->aws.ep.path, bucket);
         if (key) buf_printf(raw_path, "/%s", key);
     } else {
-        buf_printf(host, "%s.%s", bucket, c->ep.host);
-        buf_printf(raw_path, "%s/%s", c->ep.path, key ? key : "");
+        buf_printf(host, "%s.%s", bucket, c->aws.ep.host);
+        buf_printf(raw_path, "%s/%s", c->aws.ep.path, key ? key : "");
     }
 }
 
@@ -129,7 +112,7 @@ static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_e
     int rc;
     memset(&cr, 0, sizeof(cr));
     sigv4_result_init(&res);
-    if ((rc = aws_creds_provider_get(k->c->creds, &cr, err))) goto fail;
+    if ((rc = aws_creds_provider_get(k->c->aws.creds, &cr, err))) goto fail;
     s3_object_location(k->c, k->bucket, k->key, &host, &path);
 
     struct sigv4_header hdrs[2] = {{"Host", host.p}, {"Content-Type", k->content_type}};
@@ -143,7 +126,7 @@ static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_e
     struct sigv4_params sp = {.access_key = cr.access_key_id,
                               .secret_key = cr.secret_access_key,
                               .session_token = cr.session_token,
-                              .region = k->c->region,
+                              .region = k->c->aws.region,
                               .service = "s3",
                               .now = time(NULL),
                               .normalize_path = 0,
@@ -151,7 +134,7 @@ static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_e
     if ((rc = sigv4_sign(&sr, &sp, &res, err))) goto fail;
 
     snprintf(req->method, sizeof(req->method), "%s", k->method);
-    buf_printf(&req->url, "%s://%s%s", k->c->ep.scheme, host.p, res.canonical_uri.p);
+    buf_printf(&req->url, "%s://%s%s", k->c->aws.ep.scheme, host.p, res.canonical_uri.p);
     if (res.canonical_query.len) buf_printf(&req->url, "?%s", res.canonical_query.p);
     http_request_header(req, "Host", host.p);
     http_request_header(req, "X-Amz-Date", res.amz_date);
@@ -163,7 +146,7 @@ static int s3_build(void *ud, int attempt, struct http_request *req, struct bt_e
     req->body_len = k->body_len;
     req->sink = k->sink;
     req->sink_ud = k->sink_ud;
-    req->timeout_ms = k->sink ? 0 : k->c->pol.timeout_ms;
+    req->timeout_ms = k->sink ? 0 : k->c->aws.pol.timeout_ms;
 fail:
     aws_creds_free(&cr);
     sigv4_result_free(&res);
@@ -200,7 +183,7 @@ static int s3_run(struct s3_call *k, struct http_response *resp, struct bt_err *
         snprintf(k->body_hash, sizeof(k->body_hash), "%s", SIGV4_UNSIGNED_PAYLOAD);
     else
         sigv4_sha256_hex(k->body, k->body_len, k->body_hash);
-    int rc = http_send(&k->c->pol, s3_build, k, resp, &k->c->last_attempts, err);
+    int rc = http_send(&k->c->aws.pol, s3_build, k, resp, &k->c->aws.last_attempts, err);
     if (rc) {
         char where[256];
         snprintf(where, sizeof(where), "s3://%s/%s", k->bucket, k->key ? k->key : "");
@@ -212,10 +195,18 @@ static int s3_run(struct s3_call *k, struct http_response *resp, struct bt_err *
     return 0;
 }
 
-int s3_get_object(struct s3_client *c, const char *bucket, const char *key, s3_sink_fn sink,
-                  void *ud, struct bt_err *err) {
+/* s3_run for calls whose answer is only success or error (a GET's body
+ * goes to its sink). */
+static int s3_run_only(struct s3_call *k, struct bt_err *err) {
     struct http_response resp;
     http_response_init(&resp);
+    int rc = s3_run(k, &resp, err);
+    http_response_free(&resp);
+    return rc;
+}
+
+int s3_get_object(struct s3_client *c, const char *bucket, const char *key, s3_sink_fn sink,
+                  void *ud, struct bt_err *err) {
     struct s3_call k = {.c = c,
                         .op = "GetObject",
                         .method = "GET",
@@ -223,9 +214,7 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, s3_s
                         .key = key,
                         .sink = sink,
                         .sink_ud = ud};
-    int rc = s3_run(&k, &resp, err);
-    http_response_free(&resp);
-    return rc;
+    return s3_run_only(&k, err);
 }
 
 /* Appends streamed bytes to the caller's buffer. */
@@ -241,8 +230,6 @@ int s3_get_object_buf(struct s3_client *c, const char *bucket, const char *key, 
 
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key, const void *data,
                   size_t n, const char *content_type, struct bt_err *err) {
-    struct http_response resp;
-    http_response_init(&resp);
     struct s3_call k = {.c = c,
                         .op = "PutObject",
                         .method = "PUT",
@@ -251,9 +238,7 @@ int s3_put_object(struct s3_client *c, const char *bucket, const char *key, cons
                         .body = data ? data : "",
                         .body_len = n,
                         .content_type = content_type ? content_type : "application/octet-stream"};
-    int rc = s3_run(&k, &resp, err);
-    http_response_free(&resp);
-    return rc;
+    return s3_run_only(&k, err);
 }
 
 /* "Wed, 12 Oct 2009 17:50:00 GMT" to unix milliseconds; 0 when unreadable. */
@@ -295,11 +280,11 @@ int s3_create_bucket(struct s3_client *c, const char *bucket, struct bt_err *err
     struct buf body = BUF_INIT;
     http_response_init(&resp);
     /* us-east-1 is the one region that refuses an explicit constraint. */
-    if (strcmp(c->region, "us-east-1") != 0)
+    if (strcmp(c->aws.region, "us-east-1") != 0)
         buf_printf(&body,
                    "<CreateBucketConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
                    "<LocationConstraint>%s</LocationConstraint></CreateBucketConfiguration>",
-                   c->region);
+                   c->aws.region);
     struct s3_call k = {.c = c,
                         .op = "CreateBucket",
                         .method = "PUT",

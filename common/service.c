@@ -3,7 +3,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "kafka.h"
 #include "kafka_conf.h"
 #include "log.h"
 #include "shutdown.h"
@@ -74,4 +76,18 @@ const char *service_group_id(const struct service *s, const char *var) {
     snprintf(group, sizeof group, "%s.%s",
              config_get_default(&s->cfg, "BTPIPE_TOPIC_PREFIX", "btpipe"), s->name);
     return group;
+}
+
+int service_read_all(const struct service *s, const char *topic,
+                     int (*fn)(const struct kafka_msg *m, void *ud), void *ud, struct bt_err *err) {
+    int rc = 0;
+    for (int attempt = 0; attempt < 60 && !shutdown_requested(); attempt++) {
+        rc = kafka_read_all(&s->cfg, topic, fn, ud, 30000, err);
+        if (rc != BT_ENET) return rc;
+        log_event(LOG_WARN, "reading topic failed; retrying", "topic", topic, "error", err->msg,
+                  NULL);
+        struct timespec ts = {0, 500000000L};
+        nanosleep(&ts, NULL);
+    }
+    return rc;
 }

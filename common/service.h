@@ -12,6 +12,8 @@
 #include "err.h"
 #include "httpd.h"
 
+struct kafka_msg;
+
 struct service {
     const char *name;
     struct config cfg;
@@ -33,6 +35,12 @@ void service_set_ready(struct service *s, int ready);
  * two deployments (or two test runs) on one cluster out of each other's
  * rebalances. Static storage, valid until the next call. */
 const char *service_group_id(const struct service *s, const char *var);
+/* kafka_read_all of topic (30 s per attempt), retried every 500 ms for up to
+ * 60 attempts while the answer is BT_ENET and no shutdown was asked: right
+ * after the topics are created the broker may not have elected a leader
+ * yet. Used to rebuild state from a compacted topic at start. */
+int service_read_all(const struct service *s, const char *topic,
+                     int (*fn)(const struct kafka_msg *m, void *ud), void *ud, struct bt_err *err);
 /* Stops the HTTP endpoint and frees the configuration. */
 void service_stop(struct service *s);
 

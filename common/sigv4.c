@@ -44,11 +44,11 @@ void sigv4_result_free(struct sigv4_result *r) {
 
 static const char hexdig[] = "0123456789abcdef";
 
-/* Lower-case hex of n bytes, NUL-terminated. */
-static void to_hex(const unsigned char *in, size_t n, char *out) {
+void sigv4_hex(const void *in, size_t n, char *out) {
+    const unsigned char *b = in;
     for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexdig[in[i] >> 4];
-        out[2 * i + 1] = hexdig[in[i] & 15];
+        out[2 * i] = hexdig[b[i] >> 4];
+        out[2 * i + 1] = hexdig[b[i] & 15];
     }
     out[2 * n] = '\0';
 }
@@ -56,7 +56,7 @@ static void to_hex(const unsigned char *in, size_t n, char *out) {
 void sigv4_sha256_hex(const void *data, size_t n, char hex[65]) {
     unsigned char md[SHA256_DIGEST_LENGTH];
     SHA256(data ? data : (const void *)"", n, md);
-    to_hex(md, sizeof(md), hex);
+    sigv4_hex(md, sizeof(md), hex);
 }
 
 /* HMAC-SHA256(key, msg) into out[32]. */
@@ -300,7 +300,7 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
     unsigned char sig[32];
     hmac256(k, 32, out->string_to_sign.p, out->string_to_sign.len, sig);
     OPENSSL_cleanse(k, sizeof(k));
-    to_hex(sig, 32, out->signature);
+    sigv4_hex(sig, 32, out->signature);
 
     buf_reset(&out->authorization);
     buf_printf(&out->authorization,

@@ -80,6 +80,9 @@ int sigv4_sign(const struct sigv4_request *req, const struct sigv4_params *p,
 void sigv4_uri_encode(struct buf *out, const char *s, size_t n, int keep_slash);
 /* Dot-segment removal and empty-segment collapse for normalize_path. */
 void sigv4_normalize_path(struct buf *out, const char *path);
+/* Lower-case hex of n bytes into out[2n+1], NUL-terminated (also msg.c's
+ * ids, so that btpipe has one hex encoder). */
+void sigv4_hex(const void *in, size_t n, char *out);
 /* Lower-case hex SHA-256 of data into hex[65]. */
 void sigv4_sha256_hex(const void *data, size_t n, char hex[65]);
 /* YYYYMMDDTHHMMSSZ for t (UTC). */

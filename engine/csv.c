@@ -193,12 +193,6 @@ static int parse_double_slow(const char *s, size_t n, double *out) {
     return endp == tmp + n ? 0 : -1;
 }
 
-/* 8 ASCII bytes are all digits (Lemire's SWAR test). */
-static inline int eight_digits(uint64_t v) {
-    return (((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >>
-                                            4)) == 0x3333333333333333ULL);
-}
-
 /* The value of 8 ASCII digits (little-endian load), as fast_float computes it. */
 static inline uint64_t eight_digits_value(uint64_t v) {
     v -= 0x3030303030303030ULL;
@@ -209,16 +203,36 @@ static inline uint64_t eight_digits_value(uint64_t v) {
     return v & 0xFFFFFFFFULL;
 }
 
-/* 4 ASCII bytes are all digits. */
-static inline int four_digits(uint32_t v) {
-    return ((v & 0xF0F0F0F0u) | (((v + 0x06060606u) & 0xF0F0F0F0u) >> 4)) == 0x33333333u;
-}
-
-/* The value of 4 ASCII digits (little-endian load). */
-static inline uint32_t four_digits_value(uint32_t v) {
-    v -= 0x30303030u;
-    v = v * 10 + (v >> 8); /* byte 0: d0d1, byte 2: d2d3 */
-    return (v & 0xFF) * 100 + ((v >> 16) & 0xFF);
+/* Appends the run of digits at p (never past e) to *man, returning its end.
+ * Eight bytes at a time: the first non-digit byte is found by a SWAR mask,
+ * and a short run (a price's "49" before the dot, the 7-digit tail of a
+ * 17-digit fraction) is parsed in the same step, its digits shifted to the
+ * top of the word and '0's put below them; digit by digit only in the last
+ * 7 bytes of the buffer. */
+static inline const char *digit_run(const char *p, const char *e, uint64_t *man) {
+    static const uint64_t pow10_u64[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    while (e - p >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        uint64_t a = v ^ 0x3030303030303030ULL; /* a digit byte becomes 0..9 */
+        /* a carry out of a non-digit byte can only mark bytes after it */
+        uint64_t nondigit = (a | (a + 0x0606060606060606ULL)) & 0xF0F0F0F0F0F0F0F0ULL;
+        if (!nondigit) {
+            *man = *man * 100000000ULL + eight_digits_value(v);
+            p += 8;
+            continue;
+        }
+        int k = __builtin_ctzll(nondigit) >> 3;
+        if (k) {
+            uint64_t w = (v << (64 - 8 * k)) | (0x3030303030303030ULL >> (8 * k));
+            *man = *man * pow10_u64[k] + eight_digits_value(w);
+            p += k;
+        }
+        return p;
+    }
+    for (; p < e && (unsigned)(*p - '0') < 10; p++)
+        *man = *man * 10 + (uint64_t)(*p - '0');
+    return p;
 }
 
 const char *csv_parse_double_prefix(const char *s, const char *e, double *out) {
@@ -230,36 +244,11 @@ const char *csv_parse_double_prefix(const char *s, const char *e, double *out) {
     uint64_t man = 0;
     int exp10 = 0;
     const char *int_start = p;
-    while (e - p >= 8) { /* volumes like 49650800.0 */
-        uint64_t v;
-        memcpy(&v, p, 8);
-        if (!eight_digits(v)) break;
-        man = man * 100000000ULL + eight_digits_value(v);
-        p += 8;
-    }
-    for (; p < e && (unsigned)(*p - '0') < 10; p++)
-        man = man * 10 + (uint64_t)(*p - '0');
+    p = digit_run(p, e, &man);
     size_t ndigits = (size_t)(p - int_start);
     if (p < e && *p == '.') {
         const char *frac = ++p;
-        /* long fractions (Yahoo's 17-digit floats) eight digits a step */
-        while (e - p >= 8) {
-            uint64_t v;
-            memcpy(&v, p, 8);
-            if (!eight_digits(v)) break;
-            man = man * 100000000ULL + eight_digits_value(v);
-            p += 8;
-        }
-        if (e - p >= 4) {
-            uint32_t v;
-            memcpy(&v, p, 4);
-            if (four_digits(v)) {
-                man = man * 10000 + four_digits_value(v);
-                p += 4;
-            }
-        }
-        for (; p < e && (unsigned)(*p - '0') < 10; p++)
-            man = man * 10 + (uint64_t)(*p - '0');
+        p = digit_run(p, e, &man);
         exp10 = -(int)(p - frac);
         ndigits += (size_t)(p - frac);
     }

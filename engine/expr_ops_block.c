@@ -50,7 +50,7 @@ int expr_blocks_make(const int32_t *dates, int ndates, int win, int *bstart, int
 }
 
 EXPR_SIMD void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
-                               const int *bend, int square, double *pre, double *suf) {
+                                         const int *bend, int square, double *pre, double *suf) {
     size_t n = (size_t)nsyms;
     for (int t = 0; t < ndates; t++) {
         const double *r = x + (size_t)t * n;
@@ -78,8 +78,8 @@ EXPR_SIMD void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms,
     }
 }
 
-EXPR_SIMD void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win, int nsyms,
-                            const int *bstart, const int *bend, double *out) {
+EXPR_SIMD void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win,
+                                      int nsyms, const int *bstart, const int *bend, double *out) {
     size_t n = (size_t)nsyms;
     int w = t - win + 1;
     const double *pt = pre + (size_t)t * n;

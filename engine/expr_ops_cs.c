@@ -49,26 +49,48 @@ static struct expr_cs_item *radix_sort(struct expr_cs_item *it, struct expr_cs_i
 }
 
 /* Bits of a packed item below the key: the symbol. Keys then keep their top
- * 32 bits (sign, exponent, 20 mantissa bits: 1e-6 relative), so that four
- * byte passes sort them; items whose truncated keys collide are put in full
- * order afterwards (rare outside exact ties). */
-enum { PACK_BITS = 32 };
+ * 24 bits (sign, exponent, 12 mantissa bits: 2.4e-4 relative), so that
+ * three byte passes sort them - usually two, the top byte being mostly
+ * constant; runs of items whose truncated keys collide are then put in full
+ * order (short runs by insertion, long ones by a radix sort of the run). */
+enum { PACK_BITS = 40, RUN_INSERTION = 16 };
+
+/* Scratch of rank for rows of up to n symbols. */
+struct rank_scratch {
+    uint64_t *full;          /* n full keys, by symbol */
+    uint64_t *a, *b;         /* n packed items each */
+    struct expr_cs_item *it; /* 2n items for long runs */
+    double *pct;             /* pct[g+1+h]: the rank of ties g..h-1 of pct_m */
+    int pct_m;               /* count pct was built for, -1 before */
+};
+
+/* The percentile of a tie group at sorted positions g..h-1 of m values is
+ * pct[g+1+h] = (g+1+h)/2/m: built once per distinct m (most rows of a panel
+ * share it) so the per-item work is a lookup, not a division. The same
+ * expression gives the same bits. */
+static const double *rank_pct(struct rank_scratch *sc, int m) {
+    if (sc->pct_m != m) {
+        for (int k = 0; k <= 2 * m; k++)
+            sc->pct[k] = k / 2.0 / m;
+        sc->pct_m = m;
+    }
+    return sc->pct;
+}
 
 /* LSD radix sort of m packed items by their bits PACK_BITS..63, a byte a
- * pass, passes with one digit for all skipped. 8-byte items and four
- * passes instead of 24-byte items and eight: rank is the evaluator's
+ * pass, passes with one digit for all skipped. 8-byte items and two or
+ * three passes instead of 24-byte items and eight: rank is the evaluator's
  * hottest kernel. The result ends in either buffer and is returned. */
 static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m) {
     enum { LO = PACK_BITS / 8, NDIG = 8 - PACK_BITS / 8 };
     uint32_t count[NDIG][256];
     memset(count, 0, sizeof count);
-    _Static_assert(NDIG == 4, "histogram loop below is unrolled for four digits");
+    _Static_assert(NDIG == 3, "histogram loop below is unrolled for three digits");
     for (int i = 0; i < m; i++) {
         uint64_t k = a[i] >> (8 * LO);
         count[0][k & 0xff]++;
         count[1][(k >> 8) & 0xff]++;
         count[2][(k >> 16) & 0xff]++;
-        count[3][(k >> 24) & 0xff]++;
     }
     for (int d = 0; d < NDIG && m > 0; d++) {
         uint32_t *c = count[d];
@@ -91,10 +113,22 @@ static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m) {
     return a;
 }
 
-/* Sorts a run of items whose truncated keys are equal by full key
- * (insertion sort: such runs are short, or exact ties already in order). */
-static void sort_run_full(const uint64_t *full, uint64_t *a, int n) {
+/* Puts a run of n packed items whose truncated keys are equal in full-key
+ * order: insertion sort when short (or exact ties, already in order), else
+ * a radix sort of the run's full keys, so the worst case stays linear. */
+static void sort_run_full(const uint64_t *full, uint64_t *a, int n, struct expr_cs_item *it) {
     const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
+    if (n > RUN_INSERTION) {
+        for (int k = 0; k < n; k++) {
+            it[k].i = (int)(a[k] & idx_mask);
+            it[k].k = full[it[k].i];
+            it[k].v = 0; /* unused: equal keys are equal values */
+        }
+        struct expr_cs_item *r = radix_sort(it, it + n, n);
+        for (int k = 0; k < n; k++)
+            a[k] = (uint64_t)r[k].i;
+        return;
+    }
     for (int i = 1; i < n; i++) {
         uint64_t v = a[i], k = full[v & idx_mask];
         int j = i - 1;
@@ -106,25 +140,10 @@ static void sort_run_full(const uint64_t *full, uint64_t *a, int n) {
     }
 }
 
-/* pandas rank(pct=True): average rank of ties (1-based) / count. Runs
- * longer than RUN_FULL_SORT of colliding truncated keys that are not exact
- * ties (values differing only in their last mantissa bits) go to the
- * general sort so the worst case stays O(n log n)-ish. */
-enum { RUN_FULL_SORT = 32 };
-
-static void rank_row_items(const double *x, int n, double *o, struct expr_cs_item *it,
-                           struct expr_cs_item *tmp);
-
-static void rank_row(const double *x, int n, double *o, struct expr_cs_item *it,
-                     struct expr_cs_item *tmp) {
-    if ((uint64_t)n >> PACK_BITS) { /* symbol does not fit beside the key */
-        rank_row_items(x, n, o, it, tmp);
-        return;
-    }
-    /* it and tmp each hold n+1 items of 24 bytes: room for the full keys
-     * and two packed arrays */
-    uint64_t *full = (uint64_t *)(void *)it, *a = (uint64_t *)(void *)tmp,
-             *b = a + (size_t)n + 1;
+/* pandas rank(pct=True): average rank of ties (1-based) / count. Keys are
+ * equal exactly when values are (-0 folded), so ties are found on keys. */
+static void rank_row(const double *x, int n, double *o, struct rank_scratch *sc) {
+    uint64_t *full = sc->full, *a = sc->a;
     const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
     int m = 0;
     for (int s = 0; s < n; s++) {
@@ -135,60 +154,33 @@ static void rank_row(const double *x, int n, double *o, struct expr_cs_item *it,
         a[m] = (k & ~idx_mask) | (uint64_t)s;
         m += v == v;
     }
-    a = radix_sort_packed(a, b, m);
+    if (m == 0) return;
+    a = radix_sort_packed(a, sc->b, m);
+    const double *pct = rank_pct(sc, m);
     for (int i = 0; i < m;) {
         int j = i + 1;
-        uint64_t hi = a[i] & ~idx_mask;
-        while (j < m && (a[j] & ~idx_mask) == hi)
+        while (j < m && (a[j] >> PACK_BITS) == (a[i] >> PACK_BITS))
             j++;
-        if (j - i > 1) { /* truncated keys collide: order by full key */
-            uint64_t k0 = full[a[i] & idx_mask];
-            int all_eq = 1;
-            for (int k = i + 1; k < j && all_eq; k++)
-                all_eq = full[a[k] & idx_mask] == k0;
-            if (!all_eq) {
-                if (j - i > RUN_FULL_SORT) {
-                    rank_row_items(x, n, o, it, tmp); /* it/tmp reused: full is dead */
-                    return;
-                }
-                sort_run_full(full, a + i, j - i);
-            }
+        if (j == i + 1) { /* the common case: a value alone in its bin */
+            o[a[i] & idx_mask] = pct[i + 1 + j];
+            i = j;
+            continue;
         }
-        /* assign average ranks to exact ties within i..j */
-        for (int g = i; g < j;) {
+        uint64_t k0 = full[a[i] & idx_mask];
+        int all_eq = 1;
+        for (int k = i + 1; k < j && all_eq; k++)
+            all_eq = full[a[k] & idx_mask] == k0;
+        if (!all_eq) sort_run_full(full, a + i, j - i, sc->it);
+        for (int g = i; g < j;) { /* average ranks of exact ties */
             int h = g + 1;
             uint64_t kg = full[a[g] & idx_mask];
             while (h < j && full[a[h] & idx_mask] == kg)
                 h++;
-            double r = (g + 1 + h) / 2.0 / m; /* mean of ranks g+1..h */
+            double r = pct[g + 1 + h]; /* mean of ranks g+1..h, over m */
             for (int k = g; k < h; k++)
                 o[a[k] & idx_mask] = r;
             g = h;
         }
-        i = j;
-    }
-}
-
-/* The general path: 24-byte items, all 64 key bits. */
-static void rank_row_items(const double *x, int n, double *o, struct expr_cs_item *it,
-                           struct expr_cs_item *tmp) {
-    int m = 0;
-    for (int s = 0; s < n; s++) {
-        o[s] = NAN;
-        if (x[s] == x[s]) {
-            it[m].v = x[s];
-            it[m].k = sort_key(x[s]);
-            it[m++].i = s;
-        }
-    }
-    it = radix_sort(it, tmp, m);
-    for (int i = 0; i < m;) {
-        int j = i + 1;
-        while (j < m && it[j].v == it[i].v)
-            j++;
-        double r = (i + 1 + j) / 2.0 / m; /* mean of ranks i+1..j */
-        for (int k = i; k < j; k++)
-            o[it[k].i] = r;
         i = j;
     }
 }
@@ -207,12 +199,11 @@ static void row_moments(const double *x, int n, double *mean, double *sd, int *c
     *sd = c > 1 ? sqrt(ss / (c - 1)) : NAN;
 }
 
-static void cs_row(int op, double arg, const double *x, int n, double *o, struct expr_cs_item *it,
-                   struct expr_cs_item *tmp) {
+static void cs_row(int op, double arg, const double *x, int n, double *o, struct rank_scratch *sc) {
     double mean, sd, sum = 0;
     int cnt;
     switch (op) {
-    case EOP_RANK: rank_row(x, n, o, it, tmp); return;
+    case EOP_RANK: rank_row(x, n, o, sc); return;
     case EOP_ZSCORE:
         row_moments(x, n, &mean, &sd, &cnt);
         for (int s = 0; s < n; s++)
@@ -240,11 +231,19 @@ static void cs_row(int op, double arg, const double *x, int n, double *o, struct
 
 void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out) {
     size_t n = (size_t)nsyms + 1;
-    struct expr_cs_item *it = malloc(2 * n * sizeof *it);
-    if (!it) abort();
+    struct rank_scratch sc;
+    sc.full = malloc(3 * n * sizeof *sc.full);
+    sc.it = malloc(2 * n * sizeof *sc.it);
+    sc.pct = malloc(2 * n * sizeof *sc.pct);
+    sc.pct_m = -1;
+    if (!sc.full || !sc.it || !sc.pct) abort();
+    sc.a = sc.full + n;
+    sc.b = sc.a + n;
     for (int t = 0; t < ndates; t++) {
         size_t off = (size_t)t * (size_t)nsyms;
-        cs_row(op, arg, x + off, nsyms, out + off, it, it + n);
+        cs_row(op, arg, x + off, nsyms, out + off, &sc);
     }
-    free(it);
+    free(sc.full);
+    free(sc.it);
+    free(sc.pct);
 }

@@ -11,10 +11,10 @@
 /* The window loops run over symbols with unknown trip counts, which GCC's
  * -O2 cost model refuses to vectorize, and compare doubles, which it will not
  * vectorize while comparisons may trap; these kernels are the engine's hot
- * loops and never read FP exception flags or errno, so they get O3 without
- * trapping math or errno from sqrt (which then inlines and vectorizes) here (clang vectorizes them at -O2 already). */
+ * loops and never read FP exception flags, so they get O3 without trapping
+ * math here (clang vectorizes them at -O2 already). */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math", "no-math-errno")
+#pragma GCC optimize("O3", "no-trapping-math")
 #endif
 #include <math.h>
 #include <stdlib.h>
@@ -69,6 +69,33 @@ EXPR_INLINE void window_mean_diff(const double *x, int t, int win, int n, double
         m[s] /= win;
 }
 
+/* window_mean_diff of x and of y in one pass (ts_cov, ts_corr): the same
+ * operations per symbol in the same order, so the same bits. */
+EXPR_INLINE void window_mean_diff2(const double *x, const double *y, int t, int win, int n,
+                                   double *mx, double *dx, double *my, double *dy) {
+    const double *tx = x + (size_t)t * n, *ty = y + (size_t)t * n, *rx = tx, *ry = ty;
+    for (int s = 0; s < n; s++) {
+        mx[s] = tx[s];
+        dx[s] = tx[s] != tx[s];
+        my[s] = ty[s];
+        dy[s] = ty[s] != ty[s];
+    }
+    for (int k = 1; k < win; k++) {
+        rx -= n;
+        ry -= n;
+        for (int s = 0; s < n; s++) {
+            mx[s] += rx[s];
+            dx[s] += rx[s] != tx[s];
+            my[s] += ry[s];
+            dy[s] += ry[s] != ty[s];
+        }
+    }
+    for (int s = 0; s < n; s++) {
+        mx[s] /= win;
+        my[s] /= win;
+    }
+}
+
 /* Sum of squared deviations from m. */
 EXPR_INLINE void window_ss(const double *x, int t, int win, int n, const double *m, double *ss) {
     const double *r = x + (size_t)t * n;
@@ -82,8 +109,9 @@ EXPR_INLINE void window_ss(const double *x, int t, int win, int n, const double 
 }
 
 /* Co-deviation sums of x and y about their means, in one pass. */
-EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, int n, const double *mx,
-                      const double *my, double *sxx, double *syy, double *sxy) {
+EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, int n,
+                           const double *mx, const double *my, double *sxx, double *syy,
+                           double *sxy) {
     const double *rx = x + (size_t)t * n, *ry = y + (size_t)t * n;
     for (int s = 0; s < n; s++)
         sxx[s] = syy[s] = sxy[s] = 0;
@@ -99,7 +127,7 @@ EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, int
 /* min or max of the window, NaN when any value is NaN. The NaN test is kept
  * apart from the comparison so the loop stays branch-free (vectorizes). */
 EXPR_INLINE void window_extreme(const double *x, int t, int win, int n, int want_max, double *o,
-                           double *bad) {
+                                double *bad) {
     const double *r = x + (size_t)t * n;
     for (int s = 0; s < n; s++) {
         o[s] = r[s];
@@ -131,7 +159,7 @@ EXPR_INLINE void window_extreme(const double *x, int t, int win, int n, int want
  * changed" is tested as nb != b because GCC will not if-convert two selects
  * on one comparison. */
 EXPR_INLINE void window_argext(const double *x, int t, int win, int n, int want_max, double *o,
-                          double *best, double *bad) {
+                               double *best, double *bad) {
     const double *r = x + (size_t)(t - win + 1) * n;
     for (int s = 0; s < n; s++) {
         best[s] = r[s];
@@ -162,8 +190,8 @@ EXPR_INLINE void window_argext(const double *x, int t, int win, int n, int want_
 
 /* Percentile rank of today's value in its window, ties averaged; bad
  * counts NaNs apart from the comparisons so the loop stays branch-free. */
-EXPR_INLINE void window_rank(const double *x, int t, int win, int n, double *o, double *less, double *eq,
-                        double *bad) {
+EXPR_INLINE void window_rank(const double *x, int t, int win, int n, double *o, double *less,
+                             double *eq, double *bad) {
     const double *today = x + (size_t)t * n, *r = today;
     for (int s = 0; s < n; s++)
         less[s] = eq[s] = bad[s] = 0;
@@ -179,8 +207,8 @@ EXPR_INLINE void window_rank(const double *x, int t, int win, int n, double *o, 
 }
 
 /* Weighted sum with weights w[k] for the value k rows back, divided by wsum. */
-EXPR_INLINE void window_weighted(const double *x, int t, int win, int n, const double *w, double wsum,
-                            double *o) {
+EXPR_INLINE void window_weighted(const double *x, int t, int win, int n, const double *w,
+                                 double wsum, double *o) {
     const double *r = x + (size_t)t * n;
     for (int s = 0; s < n; s++)
         o[s] = w[0] * r[s];
@@ -222,8 +250,8 @@ static double make_weights(int op, int win, double *w) {
 
 /* One output row of a windowed statistic (t >= win-1). */
 EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win, int n, double *o,
-                   double *m, double *m2, double *m3, double *m4, double *m5, double *m6,
-                   const double *w, double wsum) {
+                        double *m, double *m2, double *m3, double *m4, double *m5, double *m6,
+                        const double *w, double wsum) {
     switch (op) {
     case EOP_TS_SUM: window_sum(x, t, win, n, o); break;
     case EOP_TS_MEAN:
@@ -252,8 +280,7 @@ EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win
             nan_row(o, n);
             break;
         }
-        window_mean_diff(x, t, win, n, m, m3);
-        window_mean_diff(y, t, win, n, m2, m4);
+        window_mean_diff2(x, y, t, win, n, m, m3, m2, m4);
         window_co(x, y, t, win, n, m, m2, m5, m6, o);
         if (op == EOP_TS_COV) {
             for (int s = 0; s < n; s++)
@@ -301,7 +328,7 @@ EXPR_INLINE double window_var_exact(const double *x, int t, int win, int n, int 
  * the spread, so such cells (cv below 1%, constant windows) are recomputed
  * two-pass; which path a cell takes depends on its window only. */
 EXPR_INLINE void block_moments(int op, const double *x, int win, int ndates, int nsyms,
-                          const int *bstart, const int *bend, double *out) {
+                               const int *bstart, const int *bend, double *out) {
     size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
     int need_sq = op == EOP_TS_STD || op == EOP_TS_ZSCORE;
     double *pre = scratch(cells), *suf = scratch(cells), *s1 = scratch(n), *s2 = scratch(n);
@@ -345,7 +372,7 @@ EXPR_INLINE void block_moments(int op, const double *x, int win, int ndates, int
 /* ts_cov and ts_corr with the window means from block sums, then one fused
  * pass for the co-deviations and the constant-window checks. */
 EXPR_INLINE void block_comoments(int op, const double *x, const double *y, int win, int ndates,
-                            int nsyms, const int *bstart, const int *bend, double *out) {
+                                 int nsyms, const int *bstart, const int *bend, double *out) {
     size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
     double *px = scratch(cells), *sx = scratch(cells), *py = scratch(cells), *sy = scratch(cells);
     double *mx = scratch(n), *my = scratch(n), *cxx = scratch(n), *cyy = scratch(n),
@@ -406,7 +433,7 @@ static int uses_blocks(int op, int win) {
 }
 
 EXPR_SIMD void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
-                  int ndates, int nsyms, double *out) {
+                            int ndates, int nsyms, double *out) {
     size_t n = (size_t)nsyms;
     if (uses_blocks(op, win) && ndates > 0) {
         int *bstart = malloc((size_t)ndates * sizeof *bstart);

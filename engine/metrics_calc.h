@@ -11,6 +11,9 @@ double metrics_pearson(const double *x, const double *y, int n);
 /* Average ranks (1-based, ties averaged: scipy.stats.rankdata) of x into r.
  * idx is scratch of n ints. */
 void metrics_rank_avg(const double *x, int n, double *r, int *idx);
+/* Average ranks of x into r, given ord = 0..n-1 in ascending order of x:
+ * each run of equal values gets the mean of the ranks it spans. */
+void metrics_rank_from_order(const double *x, const int *ord, int n, double *r);
 /* IC and rank IC at panel date d (factor dated d-1, returns close d-1 ->
  * close d). xord/nx: the factor's run_order list of date d-1; ro: a
  * run_order_returns order covering d. Scratch: 4*nsyms doubles, 3*nsyms

@@ -31,17 +31,17 @@ double metrics_pearson(const double *x, const double *y, int n) {
     return r > 1 ? 1 : r < -1 ? -1 : r;
 }
 
-/* Average ranks (1-based) of x into r, given ord = 0..n-1 ascending by x:
- * each run of equal values gets the mean of the ranks it spans. */
-static void rank_from_order(const double *x, const int *ord, int n, double *r) {
+void metrics_rank_from_order(const double *x, const int *ord, int n, double *r) {
     for (int i = 0; i < n;) {
-        int j = i;
-        while (j + 1 < n && x[ord[j + 1]] == x[ord[i]])
+        double v = x[ord[i]];
+        int j = i + 1;
+        while (j < n && x[ord[j]] == v)
             j++;
-        double avg = (i + 1 + j + 1) / 2.0;
-        for (int k = i; k <= j; k++)
+        /* ranks i+1..j; halving is exact, so * 0.5 is / 2 */
+        double avg = (i + 1 + j) * 0.5;
+        for (int k = i; k < j; k++)
             r[ord[k]] = avg;
-        i = j + 1;
+        i = j;
     }
 }
 
@@ -53,7 +53,7 @@ void metrics_rank_avg(const double *x, int n, double *r, int *idx) {
     for (int i = 0; i < n; i++)
         idx[i] = i;
     sort_order_doubles(x, idx, n, key, tmp);
-    rank_from_order(x, idx, n, r);
+    metrics_rank_from_order(x, idx, n, r);
     free(key);
     free(tmp);
 }
@@ -93,16 +93,23 @@ void metrics_ic_day(const struct panel *p, const double *factor, int d, const in
     if (n < 2) return;
     *ic = metrics_pearson(x, y, n);
     /* every pair's symbol is in both lists (finite factor, valid return) */
-    if (order_filter(xord, nx, pos, ox) != n || order_filter(yord, ny, pos, oy) != n) abort();
-    rank_from_order(y, oy, n, ry);
-    rank_from_order(x, ox, n, rx);
+    if (order_filter(xord, nx, pos, ox) != n) abort();
+    if (n == ny && ro->rank) {
+        /* the pairs are every valid return of the date, in symbol order:
+         * their ranks are the ones run_order_returns computed once */
+        ry = (double *)run_order_rank(ro, d);
+    } else {
+        if (order_filter(yord, ny, pos, oy) != n) abort();
+        metrics_rank_from_order(y, oy, n, ry);
+    }
+    metrics_rank_from_order(x, ox, n, rx);
     *rank_ic = metrics_pearson(rx, ry, n);
 }
 
 void metrics_ic_at(const struct panel *p, const double *factor, int d, double *ic,
                    double *rank_ic) {
     size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
-    struct run_order xo = {0, -1, 0, NULL, NULL, NULL}, yo = {0, -1, 0, NULL, NULL, NULL};
+    struct run_order xo = {0}, yo = {0};
     double *scratch = malloc(4 * ns * sizeof *scratch);
     int *iscratch = malloc(3 * ns * sizeof *iscratch), nx = 0;
     if (!scratch || !iscratch) abort();

@@ -138,7 +138,7 @@ int run_pair_shared(const struct panel *p, const double *factor, const char *kin
                     size_t state_in_len, const struct run_shared *sh, struct run_output *out,
                     struct bt_err *err) {
     static const struct run_shared none = {NULL, NULL, NULL};
-    struct run_order own_fo = {0, -1, 0, NULL, NULL, NULL}, own_ro = {0, -1, 0, NULL, NULL, NULL};
+    struct run_order own_fo = {0}, own_ro = {0};
     struct run_book b;
     struct run_params prm;
     struct buf st = BUF_INIT;

@@ -44,9 +44,12 @@ struct run_day {
  * factor serves them all and every pair over that factor (run_many). */
 struct run_order {
     int d0, d1, nsyms;
-    int *cnt;    /* per date (d - d0): how many symbols it lists */
-    int *sym;    /* date d's list at sym + (d - d0) * nsyms */
-    double *val; /* run_order_returns only: the returns, laid out as sym */
+    int *cnt;     /* per date (d - d0): how many symbols it lists */
+    int *sym;     /* date d's list at sym + (d - d0) * nsyms */
+    double *val;  /* run_order_returns only: the returns, laid out as sym */
+    double *rank; /* run_order_returns only: per date, the average ranks of
+                     the cnt valid returns, in symbol order (laid out as sym):
+                     the rank IC's y side whenever a factor covers them all */
 };
 
 /* Orders of x over dates d0..d1 (d1 < d0: empty). Aborts on OOM. */
@@ -60,6 +63,11 @@ void run_order_free(struct run_order *o);
 /* Date d's values of a run_order_returns order (nsyms, NaN = none). */
 static inline const double *run_order_val(const struct run_order *o, int d) {
     return o->val + (size_t)(d - o->d0) * (size_t)(o->nsyms > 0 ? o->nsyms : 1);
+}
+
+/* Date d's ranks of a run_order_returns order. */
+static inline const double *run_order_rank(const struct run_order *o, int d) {
+    return o->rank + (size_t)(d - o->d0) * (size_t)(o->nsyms > 0 ? o->nsyms : 1);
 }
 
 /* Date d's list (n symbols), or NULL when o does not cover d. */

@@ -4,6 +4,7 @@
  * Positions are signed currency exposures that drift with their prices. */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strategy.h"
@@ -45,7 +46,8 @@ void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *
                        double *scratch, int *iscratch, struct run_day *out) {
     int ns = p->nsyms, n = 0, q = prm->quantiles, nlist = 0;
     double *x = scratch;
-    int *sym = iscratch, *bucket = iscratch + ns, *pos = iscratch + 2 * ns, *ord = iscratch + 3 * ns;
+    int *sym = iscratch, *bucket = iscratch + ns, *pos = iscratch + 2 * ns,
+        *ord = iscratch + 3 * ns;
     const double *frow = factor + panel_idx(p, d, 0), *crow = p->f[PF_CLOSE] + panel_idx(p, d, 0);
     b->value += strategy_mark(b, p, d);
     /* tradable today: a bar and a factor value */
@@ -64,6 +66,7 @@ void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *
         int m = 0;
         for (int i = 0; i < nlist; i++)
             if (pos[list[i]] >= 0) ord[m++] = pos[list[i]];
+        if (m != n) abort(); /* the order must be this factor's, covering d */
         quantile_buckets_order(x, ord, n, q, bucket);
         for (int k = 0; k < n; k++) {
             nlong += bucket[k] == q - 1;

@@ -59,6 +59,7 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
     double c = prm->cost_bps * 1e-4, traded = 0;
     strategy_mark(b, p, d);
     const int *list = run_order_at(order, d, &nlist);
+    if (!list) abort(); /* run_pair_shared always passes an order covering d */
     ncand = topk_split(b, score, crow, list, nlist, last, &nlast, cand);
     int ntoday = ndrop + k - nlast;
     ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;

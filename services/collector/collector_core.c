@@ -127,12 +127,15 @@ void collector_free(struct collector_state *s) {
     free(s);
 }
 
-/* Index of the pair, or -(insertion point)-1. */
-static long pair_find(const struct collector_state *s, const char *id) {
-    size_t lo = 0, hi = s->npairs;
+/* Binary search of n elements of size bytes sorted by the string key_of
+ * gives: index of key, or -(insertion point)-1. One search for the pairs,
+ * a pair's points and its seen completion ids. */
+static long sorted_find(const void *base, size_t n, size_t size,
+                        const char *(*key_of)(const void *elem), const char *key) {
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(s->pairs[mid].id, id);
+        int c = strcmp(key_of((const char *)base + mid * size), key);
         if (c == 0) return (long)mid;
         if (c < 0)
             lo = mid + 1;
@@ -140,6 +143,22 @@ static long pair_find(const struct collector_state *s, const char *id) {
             hi = mid;
     }
     return -(long)lo - 1;
+}
+
+/* sorted_find keys: a pair's id, a point's date, a seen id. */
+static const char *pair_key(const void *e) {
+    return ((const struct pair *)e)->id;
+}
+static const char *point_key(const void *e) {
+    return ((const struct point *)e)->date;
+}
+static const char *str_key(const void *e) {
+    return *(char *const *)e;
+}
+
+/* Index of the pair, or -(insertion point)-1. */
+static long pair_find(const struct collector_state *s, const char *id) {
+    return sorted_find(s->pairs, s->npairs, sizeof *s->pairs, pair_key, id);
 }
 
 static struct pair *pair_get(struct collector_state *s, const char *id, const char *sid,
@@ -173,17 +192,7 @@ static int is_date(const char *s) {
 
 /* Index of the point on date, or -(insertion point)-1. */
 static long point_find(const struct pair *p, const char *date) {
-    size_t lo = 0, hi = p->npts;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(p->pts[mid].date, date);
-        if (c == 0) return (long)mid;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return -(long)lo - 1;
+    return sorted_find(p->pts, p->npts, sizeof *p->pts, point_key, date);
 }
 
 /* Puts one point unless the date holds one with a greater key. */
@@ -244,19 +253,12 @@ static void merge_task(struct pair *p, const Btpipe__V1__JobCompletion *c,
 
 /* Adds id to the sorted set of merged completion ids. */
 static void note_seen(struct pair *p, const char *id) {
-    size_t lo = 0, hi = p->nseen;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(p->seen[mid], id);
-        if (c == 0) return;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    long i = sorted_find(p->seen, p->nseen, sizeof *p->seen, str_key, id);
+    if (i >= 0) return;
+    size_t at = (size_t)(-i - 1);
     p->seen = xrealloc(p->seen, (p->nseen + 1) * sizeof *p->seen);
-    memmove(p->seen + lo + 1, p->seen + lo, (p->nseen - lo) * sizeof *p->seen);
-    p->seen[lo] = xstrdup(id);
+    memmove(p->seen + at + 1, p->seen + at, (p->nseen - at) * sizeof *p->seen);
+    p->seen[at] = xstrdup(id);
     p->nseen++;
 }
 

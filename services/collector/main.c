@@ -93,23 +93,6 @@ static int publish_pending(struct collector *c, struct bt_err *err) {
     return rc;
 }
 
-/* kafka_read_all, retried for a while on transient errors: right after the
- * topics are created the broker may not have elected a leader yet. */
-static int read_all_retry(const struct config *cfg, const char *topic,
-                          int (*fn)(const struct kafka_msg *m, void *ud), void *ud,
-                          struct bt_err *err) {
-    int rc = 0;
-    for (int attempt = 0; attempt < 60 && !shutdown_requested(); attempt++) {
-        rc = kafka_read_all(cfg, topic, fn, ud, 30000, err);
-        if (rc != BT_ENET) return rc;
-        log_event(LOG_WARN, "reading topic failed; retrying", "topic", topic, "error", err->msg,
-                  NULL);
-        struct timespec ts = {0, 500000000L};
-        nanosleep(&ts, NULL);
-    }
-    return rc;
-}
-
 /* kafka_read_all callback for the results topic. */
 static int rebuild_published(const struct kafka_msg *m, void *ud) {
     struct collector *c = ud;
@@ -201,9 +184,9 @@ int main(int argc, char **argv) {
     c.t_landed = kafka_topic_name(&c.svc.cfg, TOPIC_DATA_LANDED);
     if ((rc = kafka_producer_new(&c.svc.cfg, &c.producer, &err))) goto fail;
     c.state = collector_new();
-    if ((rc = read_all_retry(&c.svc.cfg, c.t_results, rebuild_published, &c, &err))) goto fail;
-    if ((rc = read_all_retry(&c.svc.cfg, c.t_landed, rebuild_landed, &c, &err))) goto fail;
-    if ((rc = read_all_retry(&c.svc.cfg, c.t_completions, rebuild_completion, &c, &err))) goto fail;
+    if ((rc = service_read_all(&c.svc, c.t_results, rebuild_published, &c, &err))) goto fail;
+    if ((rc = service_read_all(&c.svc, c.t_landed, rebuild_landed, &c, &err))) goto fail;
+    if ((rc = service_read_all(&c.svc, c.t_completions, rebuild_completion, &c, &err))) goto fail;
     pend_stale(&c, NULL);
     if ((rc = publish_pending(&c, &err))) goto fail;
     metric_set(c.m_pairs, (double)collector_pair_count(c.state));

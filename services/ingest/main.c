@@ -74,23 +74,6 @@ static int parse_datasets(struct ingest *g, const char *list, struct bt_err *err
     return 0;
 }
 
-/* kafka_read_all, retried for a while on transient errors: right after the
- * topics are created the broker may not have elected a leader yet. */
-static int read_all_retry(const struct config *cfg, const char *topic,
-                          int (*fn)(const struct kafka_msg *m, void *ud), void *ud,
-                          struct bt_err *err) {
-    int rc = 0;
-    for (int attempt = 0; attempt < 60 && !shutdown_requested(); attempt++) {
-        rc = kafka_read_all(cfg, topic, fn, ud, 30000, err);
-        if (rc != BT_ENET) return rc;
-        log_event(LOG_WARN, "reading topic failed; retrying", "topic", topic, "error", err->msg,
-                  NULL);
-        struct timespec ts = {0, 500000000L};
-        nanosleep(&ts, NULL);
-    }
-    return rc;
-}
-
 /* kafka_read_all callback: one announced increment back into the state. */
 static int rebuild_one(const struct kafka_msg *m, void *ud) {
     struct ingest *g = ud;
@@ -208,7 +191,7 @@ int main(int argc, char **argv) {
     if ((rc = kafka_producer_new(&g.svc.cfg, &g.producer, &err))) goto fail;
     if ((rc = s3_client_new(&g.svc.cfg, &g.s3, &err))) goto fail;
     g.state = ingest_state_new();
-    if ((rc = read_all_retry(&g.svc.cfg, g.topic, rebuild_one, &g, &err))) goto fail;
+    if ((rc = service_read_all(&g.svc, g.topic, rebuild_one, &g, &err))) goto fail;
     metric_set(g.m_known, (double)ingest_core_announced_count(g.state));
     char known[32];
     snprintf(known, sizeof known, "%zu", ingest_core_announced_count(g.state));

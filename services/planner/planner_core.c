@@ -147,17 +147,23 @@ static void *grow1(void *arr, size_t n, size_t size) {
     return r;
 }
 
+/* The Meta of a decided message; the time comes in (the core reads no clock). */
+static Btpipe__V1__Meta core_meta(const struct planner_core *c, char *id, int64_t now_ms) {
+    Btpipe__V1__Meta m = BTPIPE__V1__META__INIT;
+    m.id = id;
+    m.produced_at_ms = now_ms;
+    m.producer = c->producer;
+    m.schema = 1;
+    return m;
+}
+
 void pl_emit_job(struct planner_core *c, struct pl_task *t, int state, int submit, int64_t now_ms,
                  const char *error, struct planner_decisions *out) {
     t->job_state = state;
     char id[128], manifest[1024];
     snprintf(id, sizeof id, "%s/%d/%u", t->plan_id, state, t->attempts);
     snprintf(manifest, sizeof manifest, "%s/manifests/%s", c->results_uri, t->plan_id);
-    Btpipe__V1__Meta meta = BTPIPE__V1__META__INIT;
-    meta.id = id;
-    meta.produced_at_ms = now_ms;
-    meta.producer = c->producer;
-    meta.schema = 1;
+    Btpipe__V1__Meta meta = core_meta(c, id, now_ms);
     Btpipe__V1__JobRecord r = BTPIPE__V1__JOB_RECORD__INIT;
     Btpipe__V1__Task *tasks[1] = {t->task};
     r.meta = &meta;
@@ -242,11 +248,7 @@ static void emit_failure(struct planner_core *c, struct pl_task *t, uint32_t att
     const Btpipe__V1__Task *k = t->task;
     char id[1024];
     snprintf(id, sizeof id, "%s/%s", k->task_key, k->data_version);
-    Btpipe__V1__Meta meta = BTPIPE__V1__META__INIT;
-    meta.id = id;
-    meta.produced_at_ms = now_ms;
-    meta.producer = c->producer;
-    meta.schema = 1;
+    Btpipe__V1__Meta meta = core_meta(c, id, now_ms);
     Btpipe__V1__JobCompletion m = BTPIPE__V1__JOB_COMPLETION__INIT;
     m.meta = &meta;
     m.task_key = k->task_key;

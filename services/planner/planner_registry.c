@@ -63,6 +63,18 @@ void pl_dataset_free(struct pl_dataset *d) {
     free(d);
 }
 
+/* A spec's id (field names it) must be plain, and equal the message key
+ * when there is one. */
+static int check_spec_id(const char *field, const char *id, const char *key, struct bt_err *err) {
+    if (!pl_valid_id(id))
+        return bt_err_set(err, BT_EINPUT, field, "%s \"%s\" is empty or not [A-Za-z0-9_.-]{1,128}",
+                          field, id ? id : "");
+    if (key && *key && strcmp(key, id) != 0)
+        return bt_err_set(err, BT_EINPUT, "key", "message key \"%s\" differs from %s \"%s\"", key,
+                          field, id);
+    return 0;
+}
+
 int planner_core_on_factor(struct planner_core *c, const char *key,
                            const Btpipe__V1__FactorSpec *spec, struct bt_err *err) {
     if (!spec) {
@@ -71,13 +83,8 @@ int planner_core_on_factor(struct planner_core *c, const char *key,
         pl_factor_free(pmap_put(&c->factors, key, NULL));
         return 0;
     }
-    if (!pl_valid_id(spec->factor_id))
-        return bt_err_set(err, BT_EINPUT, "factor_id",
-                          "factor_id \"%s\" is empty or not [A-Za-z0-9_.-]{1,128}",
-                          spec->factor_id ? spec->factor_id : "");
-    if (key && *key && strcmp(key, spec->factor_id) != 0)
-        return bt_err_set(err, BT_EINPUT, "key", "message key \"%s\" differs from factor_id \"%s\"",
-                          key, spec->factor_id);
+    int rc = check_spec_id("factor_id", spec->factor_id, key, err);
+    if (rc) return rc;
     if (!spec->expr || !*spec->expr)
         return bt_err_set(err, BT_EINPUT, "expr", "factor %s: empty expression", spec->factor_id);
     if (spec->universe && *spec->universe && !pl_valid_id(spec->universe))
@@ -134,14 +141,8 @@ int planner_core_on_strategy(struct planner_core *c, const char *key,
         pl_strategy_free(pmap_put(&c->strategies, key, NULL));
         return 0;
     }
-    if (!pl_valid_id(spec->strategy_id))
-        return bt_err_set(err, BT_EINPUT, "strategy_id",
-                          "strategy_id \"%s\" is empty or not [A-Za-z0-9_.-]{1,128}",
-                          spec->strategy_id ? spec->strategy_id : "");
-    if (key && *key && strcmp(key, spec->strategy_id) != 0)
-        return bt_err_set(err, BT_EINPUT, "key",
-                          "message key \"%s\" differs from strategy_id \"%s\"", key,
-                          spec->strategy_id);
+    int rc = check_spec_id("strategy_id", spec->strategy_id, key, err);
+    if (rc) return rc;
     switch (spec->kind) {
     case BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_SIGNAL:
     case BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_LONG_SHORT_QUANTILE:

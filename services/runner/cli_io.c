@@ -155,8 +155,8 @@ static size_t csv_num(char *at, double x) {
 
 /* YYYY-MM-DD of a YYYYMMDD date (years 0..9999, as "%04d-%02d-%02d"). */
 static size_t csv_date(char *at, int d) {
-    if (d < 0 || d > 99991231) return (size_t)snprintf(at, 16, "%04d-%02d-%02d", d / 10000,
-                                                       d / 100 % 100, d % 100);
+    if (d < 0 || d > 99991231)
+        return (size_t)snprintf(at, 16, "%04d-%02d-%02d", d / 10000, d / 100 % 100, d % 100);
     int y = d / 10000, m = d / 100 % 100, dd = d % 100;
     at[0] = (char)('0' + y / 1000), at[1] = (char)('0' + y / 100 % 10);
     at[2] = (char)('0' + y / 10 % 10), at[3] = (char)('0' + y % 10), at[4] = '-';

@@ -303,8 +303,63 @@ static void test_dates(void **state) {
     assert_non_null(strstr(err.msg, "2019-01-32"));
 }
 
+/* x formatted both ways must be the same text. */
+static void assert_format_like_printf(double x) {
+    char mine[CSV_DOUBLE_MAX], want[64];
+    int n = csv_format_double(mine, x);
+    snprintf(want, sizeof want, "%.17g", x);
+    if (strcmp(mine, want) != 0) fail_msg("%a: csv_format_double %s, printf %s", x, mine, want);
+    assert_int_equal(n, (int)strlen(want));
+}
+
+static void test_format_double(void **st) {
+    (void)st;
+    /* the ends of the exact path, both printf layouts, the fallbacks, and
+     * 17th-digit ties (x.25 and x.75 at 16 integer digits: half to even) */
+    const double fixed[] = {0.0,
+                            -0.0,
+                            1.0,
+                            -1.5,
+                            0.1,
+                            100000.0,
+                            123456.789,
+                            1e-4,
+                            1e-5,
+                            9.9999999999999995e-6,
+                            1e-6,
+                            1e-7,
+                            1e16,
+                            1e17,
+                            99999999999999984.0,
+                            123456789012345678.0,
+                            4503599627370495.25,
+                            4503599627370494.75,
+                            4503599627370493.5,
+                            9007199254740993.0,
+                            1.7976931348623157e308,
+                            2.2250738585072014e-308,
+                            4.9e-324,
+                            INFINITY,
+                            -INFINITY,
+                            NAN};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        assert_format_like_printf(fixed[i]);
+    for (int i = 0; i < 1000000; i++) {
+        uint64_t r = rng();
+        double x;
+        switch (i % 4) {
+        case 0: memcpy(&x, &r, sizeof x); break; /* any bit pattern */
+        case 1: x = (double)(r >> 11) / 9007199254740992.0 * pow(10, (int)(rng() % 30) - 12); break;
+        case 2: x = (double)(int64_t)(r % 2000000001) / 100.0 - 1e7; break; /* prices */
+        default: x = ldexp((double)(r >> 10), -(int)(rng() % 12)); break;   /* ties */
+        }
+        assert_format_like_printf(x);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_double),
         cmocka_unit_test(test_tokenizer_basics),
         cmocka_unit_test(test_tokenizer_more_fields_than_max),
         cmocka_unit_test(test_tokenizer_quote_errors),

@@ -4,10 +4,11 @@
  *
  * usage: expr_bench EXPR_FILE [REPEAT] [--each|--hashes]
  * EXPR_FILE holds one expression a line ('#' lines skipped), or
- * "name<TAB>expression" lines as in alpha101.txt. --each also times every
- *  expression alone; --hashes prints a hash of each result's bits. Prints CPU seconds (user + system: page faults count) of the evaluation (the machine
- * is shared: wall time says little) and a hash of the results' bits so that
- * two builds can be compared. */
+ * "name<TAB>expression" lines as in alpha101.txt. Prints the CPU seconds
+ * (user + system: page faults count; the machine is shared, wall time says
+ * little) of the best evaluation and a hash of the results' bits, so that
+ * two builds can be checked for bit-identical output. --each also times
+ * every expression alone; --hashes prints each result's hash. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -217,6 +217,68 @@ static void test_cross_section(void **state) {
     panel_free(&p);
 }
 
+/* Percentile rank of x[s] among the non-NaN x, ties averaged, by counting:
+ * the definition itself, O(n^2), for checking the sort-based kernel. */
+static double naive_rank(const double *x, int n, int s) {
+    if (isnan(x[s])) return NAN;
+    double less = 0, eq = 0, m = 0;
+    for (int k = 0; k < n; k++) {
+        if (isnan(x[k])) continue;
+        m++;
+        less += x[k] < x[s];
+        eq += x[k] == x[s];
+    }
+    return (less + (eq + 1) / 2) / m;
+}
+
+/* rank sorts on truncated keys and repairs collisions: rows built to hit
+ * every path - values a few ulps apart (short and long colliding runs),
+ * exact ties inside colliding runs, -0 and +0, NaN, both signs, huge and
+ * tiny magnitudes - must match the counting definition exactly. */
+static void test_rank_paths(void **state) {
+    (void)state;
+    enum { NS = 300, ND = 6 };
+    struct panel p;
+    td_panel(&p, ND, NS);
+    unsigned seed = 12345;
+    double col[ND];
+    static double rows[ND][NS];
+    for (int d = 0; d < ND; d++)
+        for (int s = 0; s < NS; s++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 8) % 1000;
+            double v;
+            switch (d) {
+            case 0: v = 1.0 + (double)(r % 40) * 0x1p-52; break; /* one long run, ties */
+            case 1: v = (s % 7 == 0) ? NAN : ldexp(1.0 + r * 1e-7, (int)(r % 5)); break;
+            case 2: v = (r % 3 == 0) ? -0.0 : (r % 3 == 1 ? 0.0 : -1e-300 * r); break;
+            case 3: v = (double)(r % 10) - 4.5 + (r % 2) * 0x1p-40; break; /* short runs */
+            case 4: v = (r % 2 ? 1 : -1) * ldexp((double)r, (int)(r % 600) - 300); break;
+            default: v = 1.0 + (double)s * 0x1p-52 * ((s % 2) ? 1 : -1); break;
+            }
+            rows[d][s] = v;
+        }
+    for (int s = 0; s < NS; s++) {
+        for (int d = 0; d < ND; d++)
+            col[d] = rows[d][s];
+        td_set(&p, PF_CLOSE, s, col, ND);
+    }
+    double *out = NULL;
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(expr_eval_text("rank(close)", &p, &out, &err), 0);
+    for (int d = 0; d < ND; d++)
+        for (int s = 0; s < NS; s++) {
+            double want = naive_rank(rows[d], NS, s), got = out[panel_idx(&p, d, s)];
+            if (isnan(want) ? !isnan(got) : got != want) {
+                free(out);
+                fail_msg("rank row %d sym %d (%.17g): got %.17g want %.17g", d, s, rows[d][s], got,
+                         want);
+            }
+        }
+    free(out);
+    panel_free(&p);
+}
+
 static void test_empty_panel(void **state) {
     (void)state;
     struct panel p;
@@ -237,6 +299,7 @@ int main(void) {
         cmocka_unit_test(test_elementwise),   cmocka_unit_test(test_inputs),
         cmocka_unit_test(test_time_series),   cmocka_unit_test(test_nan_windows),
         cmocka_unit_test(test_cross_section), cmocka_unit_test(test_empty_panel),
+        cmocka_unit_test(test_rank_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

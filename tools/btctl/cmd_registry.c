@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "msg.h"
 
 int reg_config(struct config *cfg, const char *cmd) {
     struct bt_err err = BT_ERR_INIT;
@@ -127,4 +128,99 @@ int reg_arg(int argc, char **argv, int *i, const char *name, const char **val, c
     }
     *val = argv[++*i];
     return 1;
+}
+
+int reg_check_id(const char *id, const char *cmd) {
+    int ok = id && *id && strlen(id) <= 128;
+    for (const char *p = id; ok && *p; p++)
+        ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+             *p == '_' || *p == '-' || *p == '.';
+    if (ok) return 0;
+    fprintf(stderr, "btctl %s: --id '%s': use 1-128 of [A-Za-z0-9_.-]\n", cmd, id);
+    return 2;
+}
+
+int reg_check_version(const char *ver, unsigned long *v, const char *cmd) {
+    char *end = NULL;
+    *v = strtoul(ver, &end, 10);
+    if (*ver && !*end && *v >= 1 && *v <= 4294967295UL) return 0;
+    fprintf(stderr, "btctl %s: --version '%s' is not a positive integer\n", cmd, ver);
+    return 2;
+}
+
+int reg_register(enum topic_id t, const char *id, unsigned long v, const ProtobufCMessage *spec,
+                 Btpipe__V1__Meta *meta, const char *cmd) {
+    struct config cfg;
+    int rc = reg_config(&cfg, cmd);
+    if (rc) return rc;
+    char mid[160];
+    snprintf(mid, sizeof mid, "%s@%lu", id, v);
+    msg_meta_fill(meta, mid, "btctl");
+    struct buf val = BUF_INIT;
+    msg_pack(spec, &val);
+    rc = reg_publish(&cfg, t, id, val.p, val.len, cmd);
+    buf_free(&val);
+    config_free(&cfg);
+    return rc;
+}
+
+int reg_retire(int argc, char **argv, enum topic_id t, const char *noun, const char *usage) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "%s retire", noun);
+    const char *id = NULL;
+    for (int i = 0; i < argc; i++) {
+        int r = reg_arg(argc, argv, &i, "--id", &id, cmd);
+        if (r < 0) return 2;
+        if (r) continue;
+        fprintf(stderr, "btctl %s: unknown argument '%s'\n%s", cmd, argv[i], usage);
+        return 2;
+    }
+    if (!id) {
+        fprintf(stderr, "btctl %s: --id is required\n", cmd);
+        return 2;
+    }
+    struct config cfg;
+    int rc = reg_config(&cfg, cmd);
+    if (rc) return rc;
+    rc = reg_publish(&cfg, t, id, NULL, 0, cmd);
+    if (!rc) printf("retired %s %s\n", noun, id);
+    config_free(&cfg);
+    return rc;
+}
+
+int reg_list(int argc, char **argv, enum topic_id t, const char *noun,
+             void (*print)(const struct reg_table *t)) {
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "%s list", noun);
+    if (argc > 0) {
+        fprintf(stderr, "btctl %s: unknown argument '%s'\n", cmd, argv[0]);
+        return 2;
+    }
+    struct config cfg;
+    struct reg_table tab;
+    int rc = reg_config(&cfg, cmd);
+    if (rc) return rc;
+    if (!(rc = reg_read_latest(&cfg, t, &tab, cmd))) {
+        print(&tab);
+        reg_table_free(&tab);
+    }
+    config_free(&cfg);
+    return rc;
+}
+
+int reg_dispatch(int argc, char **argv, const char *noun, const char *usage,
+                 const struct reg_sub *subs, size_t nsubs) {
+    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
+        fputs(usage, argc < 1 ? stderr : stdout);
+        return argc < 1 ? 2 : 0;
+    }
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+    for (size_t i = 0; i < nsubs; i++)
+        if (!strcmp(argv[0], subs[i].name)) return subs[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "btctl %s: unknown subcommand '%s'\n%s", noun, argv[0], usage);
+    return 2;
 }

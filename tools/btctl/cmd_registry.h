@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "btpipe/v1/meta.pb-c.h"
 #include "config.h"
 #include "kafka.h"
 
@@ -38,5 +39,39 @@ void reg_table_free(struct reg_table *t);
  * advances *i and returns 1; returns -1 (error printed) when the value is
  * missing, 0 when argv[*i] is another option. "--name=value" works too. */
 int reg_arg(int argc, char **argv, int *i, const char *name, const char **val, const char *cmd);
+
+/* 0 when id is 1-128 of [A-Za-z0-9_.-] (ids live inside "a/b/c" pair ids
+ * and S3 keys); else prints the error naming --id and returns 2. */
+int reg_check_id(const char *id, const char *cmd);
+
+/* --version as a positive 32-bit integer into *v; else prints the error and
+ * returns 2. */
+int reg_check_version(const char *ver, unsigned long *v, const char *cmd);
+
+/* "register": loads configuration, fills *meta (the one spec->meta points
+ * at) with id "ID@V" and publishes the packed spec under key id to topic t.
+ * Returns an exit code (error printed). */
+int reg_register(enum topic_id t, const char *id, unsigned long v, const ProtobufCMessage *spec,
+                 Btpipe__V1__Meta *meta, const char *cmd);
+
+/* "<noun> retire --id ID": publishes a tombstone for ID to topic t. */
+int reg_retire(int argc, char **argv, enum topic_id t, const char *noun, const char *usage);
+
+/* "<noun> list": prints the latest value of every key of topic t with print
+ * (which writes the header and one row per entry). */
+int reg_list(int argc, char **argv, enum topic_id t, const char *noun,
+             void (*print)(const struct reg_table *t));
+
+/* One subcommand of a btctl command. */
+struct reg_sub {
+    const char *name;
+    int (*run)(int argc, char **argv);
+};
+
+/* "btctl <noun> SUB ...": --help/-h anywhere prints usage (exit 0), no
+ * subcommand prints it to stderr (exit 2), else runs the named subcommand
+ * with the arguments after it. */
+int reg_dispatch(int argc, char **argv, const char *noun, const char *usage,
+                 const struct reg_sub *subs, size_t nsubs);
 
 #endif

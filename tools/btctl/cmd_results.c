@@ -258,17 +258,6 @@ fail:
 }
 
 int btctl_results(int argc, char **argv) {
-    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        fputs(results_usage, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
-    }
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(results_usage, stdout);
-            return 0;
-        }
-    if (!strcmp(argv[0], "list")) return results_list(argc - 1, argv + 1);
-    if (!strcmp(argv[0], "watch")) return results_watch(argc - 1, argv + 1);
-    fprintf(stderr, "btctl results: unknown subcommand '%s'\n%s", argv[0], results_usage);
-    return 2;
+    static const struct reg_sub subs[] = {{"list", results_list}, {"watch", results_watch}};
+    return reg_dispatch(argc, argv, "results", results_usage, subs, sizeof subs / sizeof subs[0]);
 }

@@ -6,7 +6,6 @@
 #include "btctl.h"
 #include "btpipe/v1/strategy_spec.pb-c.h"
 #include "cmd_registry.h"
-#include "msg.h"
 #include "run.h"
 
 static const char strategy_usage[] =
@@ -35,16 +34,6 @@ static const char *kind_name(Btpipe__V1__StrategyKind k) {
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (kinds[i].kind == k) return kinds[i].name;
     return "?";
-}
-
-/* Same rule as factor ids: the id lives inside pair ids and S3 keys. */
-static int id_ok(const char *id) {
-    if (!id || !*id || strlen(id) > 128) return 0;
-    for (const char *p = id; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '_' || *p == '-' || *p == '.'))
-            return 0;
-    return 1;
 }
 
 enum { MAX_PARAMS = 32 };
@@ -80,10 +69,7 @@ static int strategy_register(int argc, char **argv) {
                 strategy_usage);
         return 2;
     }
-    if (!id_ok(id)) {
-        fprintf(stderr, "btctl strategy register: --id '%s': use 1-128 of [A-Za-z0-9_.-]\n", id);
-        return 2;
-    }
+    if (reg_check_id(id, "strategy register")) return 2;
     struct bt_err err = BT_ERR_INIT;
     enum run_kind rk;
     if (run_kind_parse(kind, &rk, &err)) {
@@ -93,12 +79,8 @@ static int strategy_register(int argc, char **argv) {
     Btpipe__V1__StrategyKind pk = BTPIPE__V1__STRATEGY_KIND__STRATEGY_KIND_UNSPECIFIED;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
         if (!strcmp(kinds[i].name, kind)) pk = kinds[i].kind;
-    char *end = NULL;
-    unsigned long v = strtoul(ver, &end, 10);
-    if (!*ver || *end || v < 1 || v > 4294967295UL) {
-        fprintf(stderr, "btctl strategy register: --version '%s' is not a positive integer\n", ver);
-        return 2;
-    }
+    unsigned long v = 0;
+    if (reg_check_version(ver, &v, "strategy register")) return 2;
     struct run_params rp;
     run_params_default(&rp);
     Btpipe__V1__Param pb[MAX_PARAMS], *pbp[MAX_PARAMS];
@@ -115,13 +97,7 @@ static int strategy_register(int argc, char **argv) {
         pb[i].value = (char *)eq + 1;
         pbp[i] = &pb[i];
     }
-    struct config cfg;
-    int rc = reg_config(&cfg, "strategy register");
-    if (rc) return rc;
-    char mid[160];
-    snprintf(mid, sizeof mid, "%s@%lu", id, v);
     Btpipe__V1__Meta meta;
-    msg_meta_fill(&meta, mid, "btctl");
     Btpipe__V1__StrategySpec s = BTPIPE__V1__STRATEGY_SPEC__INIT;
     s.meta = &meta;
     s.strategy_id = (char *)id;
@@ -130,54 +106,23 @@ static int strategy_register(int argc, char **argv) {
     s.n_params = nparams;
     s.params = pbp;
     s.description = (char *)desc;
-    struct buf val = BUF_INIT;
-    msg_pack(&s.base, &val);
-    rc = reg_publish(&cfg, TOPIC_STRATEGIES, id, val.p, val.len, "strategy register");
+    int rc = reg_register(TOPIC_STRATEGIES, id, v, &s.base, &meta, "strategy register");
     if (!rc) printf("registered strategy %s version %lu (%s)\n", id, v, kind);
-    buf_free(&val);
-    config_free(&cfg);
     return rc;
 }
 
 static int strategy_retire(int argc, char **argv) {
-    const char *id = NULL;
-    for (int i = 0; i < argc; i++) {
-        int r = reg_arg(argc, argv, &i, "--id", &id, "strategy retire");
-        if (r < 0) return 2;
-        if (r) continue;
-        fprintf(stderr, "btctl strategy retire: unknown argument '%s'\n%s", argv[i],
-                strategy_usage);
-        return 2;
-    }
-    if (!id) {
-        fprintf(stderr, "btctl strategy retire: --id is required\n");
-        return 2;
-    }
-    struct config cfg;
-    int rc = reg_config(&cfg, "strategy retire");
-    if (rc) return rc;
-    rc = reg_publish(&cfg, TOPIC_STRATEGIES, id, NULL, 0, "strategy retire");
-    if (!rc) printf("retired strategy %s\n", id);
-    config_free(&cfg);
-    return rc;
+    return reg_retire(argc, argv, TOPIC_STRATEGIES, "strategy", strategy_usage);
 }
 
-static int strategy_list(int argc, char **argv) {
-    if (argc > 0) {
-        fprintf(stderr, "btctl strategy list: unknown argument '%s'\n", argv[0]);
-        return 2;
-    }
-    struct config cfg;
-    struct reg_table t;
-    int rc = reg_config(&cfg, "strategy list");
-    if (rc) return rc;
-    if ((rc = reg_read_latest(&cfg, TOPIC_STRATEGIES, &t, "strategy list"))) goto out;
+/* reg_list printer: one row per strategy. */
+static void strategy_print(const struct reg_table *t) {
     printf("%-24s %7s %-20s %s\n", "STRATEGY", "VERSION", "KIND", "PARAMS");
-    for (size_t i = 0; i < t.n; i++) {
+    for (size_t i = 0; i < t->n; i++) {
         Btpipe__V1__StrategySpec *s =
-            btpipe__v1__strategy_spec__unpack(NULL, t.e[i].len, (const uint8_t *)t.e[i].value);
+            btpipe__v1__strategy_spec__unpack(NULL, t->e[i].len, (const uint8_t *)t->e[i].value);
         if (!s) {
-            printf("%-24s %7s %-20s %s\n", t.e[i].key, "?", "", "(does not decode)");
+            printf("%-24s %7s %-20s %s\n", t->e[i].key, "?", "", "(does not decode)");
             continue;
         }
         printf("%-24s %7u %-20s", s->strategy_id, s->version, kind_name(s->kind));
@@ -186,25 +131,14 @@ static int strategy_list(int argc, char **argv) {
         printf("\n");
         btpipe__v1__strategy_spec__free_unpacked(s, NULL);
     }
-    reg_table_free(&t);
-out:
-    config_free(&cfg);
-    return rc;
+}
+
+static int strategy_list(int argc, char **argv) {
+    return reg_list(argc, argv, TOPIC_STRATEGIES, "strategy", strategy_print);
 }
 
 int btctl_strategy(int argc, char **argv) {
-    if (argc < 1 || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        fputs(strategy_usage, argc < 1 ? stderr : stdout);
-        return argc < 1 ? 2 : 0;
-    }
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            fputs(strategy_usage, stdout);
-            return 0;
-        }
-    if (!strcmp(argv[0], "register")) return strategy_register(argc - 1, argv + 1);
-    if (!strcmp(argv[0], "retire")) return strategy_retire(argc - 1, argv + 1);
-    if (!strcmp(argv[0], "list")) return strategy_list(argc - 1, argv + 1);
-    fprintf(stderr, "btctl strategy: unknown subcommand '%s'\n%s", argv[0], strategy_usage);
-    return 2;
+    static const struct reg_sub subs[] = {
+        {"register", strategy_register}, {"retire", strategy_retire}, {"list", strategy_list}};
+    return reg_dispatch(argc, argv, "strategy", strategy_usage, subs, sizeof subs / sizeof subs[0]);
 }

@@ -1,0 +1,132 @@
+/* test_sort -- the per-date orders behind the IC, the quantiles and the
+ * strategies: the radix sort must give exactly the (value, symbol) order a
+ * comparison sort gives, on ties, signed zeros, infinities and neighbours
+ * that share the sorted upper half of their keys; the quantile walk must
+ * place every value where pandas.qcut's scan does. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strategy.h"
+#include "strategy_sort.h"
+
+static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
+static uint64_t rng(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ULL;
+}
+
+static const double *cmp_x;
+/* The reference order: by value, then by index. */
+static int cmp_value_index(const void *a, const void *b) {
+    int i = *(const int *)a, j = *(const int *)b;
+    if (cmp_x[i] < cmp_x[j]) return -1;
+    if (cmp_x[i] > cmp_x[j]) return 1;
+    return (i > j) - (i < j);
+}
+
+/* One random value of the given flavour. */
+static double draw(int flavour) {
+    uint64_t r = rng();
+    switch (flavour) {
+    case 0: return (double)(r % 7) - 3; /* heavy ties */
+    case 1: return (r & 1) ? 0.0 : -0.0;
+    case 2: { /* share the upper 32 key bits, differ below */
+        return 1.0 + ldexp((double)(r % 64), -40);
+    }
+    case 3: {
+        static const double sp[] = {INFINITY, -INFINITY, 0.0, -0.0, 1e-310, -1e-310, 1e308};
+        return sp[r % 7];
+    }
+    default: return ((double)(int64_t)r) * 1e-12;
+    }
+}
+
+static void test_sort_matches_comparison_sort(void **st) {
+    (void)st;
+    const int sizes[] = {0, 1, 2, 5, 23, 24, 25, 100, 482, 1000};
+    enum { MAXN = 1000 };
+    double *x = malloc(MAXN * sizeof *x);
+    int *got = malloc(MAXN * sizeof *got), *want = malloc(MAXN * sizeof *want),
+        *tmp = malloc(MAXN * sizeof *tmp);
+    uint32_t *key = malloc(2 * MAXN * sizeof *key);
+    for (int rep = 0; rep < 200; rep++)
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            int n = sizes[si], mix = rep % 6;
+            for (int i = 0; i < n; i++)
+                x[i] = draw(mix == 5 ? (int)(rng() % 5) : mix);
+            for (int i = 0; i < n; i++)
+                got[i] = want[i] = i;
+            cmp_x = x;
+            qsort(want, (size_t)n, sizeof *want, cmp_value_index);
+            sort_order_doubles(x, got, n, key, tmp);
+            for (int i = 0; i < n; i++)
+                if (got[i] != want[i])
+                    fail_msg("n=%d mix=%d: position %d holds %d, want %d", n, mix, i, got[i],
+                             want[i]);
+        }
+    free(x);
+    free(got);
+    free(want);
+    free(tmp);
+    free(key);
+}
+
+static void test_run_order_skips_nan(void **st) {
+    (void)st;
+    /* 2 dates x 4 symbols */
+    double x[8] = {3, NAN, 1, 3, NAN, NAN, -0.0, 0.0};
+    struct run_order o;
+    int n = -1;
+    run_order_build(&o, x, 4, 0, 1);
+    const int *l = run_order_at(&o, 0, &n);
+    assert_int_equal(n, 3);
+    assert_int_equal(l[0], 2);
+    assert_int_equal(l[1], 0); /* a tie: symbol order */
+    assert_int_equal(l[2], 3);
+    l = run_order_at(&o, 1, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(l[0], 2); /* -0.0 == 0.0: a tie too */
+    assert_int_equal(l[1], 3);
+    assert_null(run_order_at(&o, 2, &n));
+    run_order_free(&o);
+}
+
+static void test_quantile_walk_matches_scan(void **st) {
+    (void)st;
+    enum { MAXN = 600 };
+    double x[MAXN], sorted[MAXN];
+    int ord[MAXN], want[MAXN], got[MAXN], tmp[MAXN];
+    uint32_t key[2 * MAXN];
+    for (int rep = 0; rep < 3000; rep++) {
+        int n = 2 + (int)(rng() % (MAXN - 2)), q = 2 + (int)(rng() % (RUN_MAX_QUANTILES - 1));
+        int flavour = rep % 3;
+        for (int i = 0; i < n; i++)
+            x[i] = flavour == 0 ? (double)(rng() % 5) : flavour == 1 ? draw(4) : draw(2);
+        for (int i = 0; i < n; i++)
+            ord[i] = i;
+        sort_order_doubles(x, ord, n, key, tmp);
+        quantile_buckets(x, n, q, sorted, want);
+        quantile_buckets_order(x, ord, n, q, got);
+        for (int i = 0; i < n; i++)
+            if (got[i] != want[i])
+                fail_msg("n=%d q=%d: value %d in bucket %d, want %d", n, q, i, got[i], want[i]);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sort_matches_comparison_sort),
+        cmocka_unit_test(test_run_order_skips_nan),
+        cmocka_unit_test(test_quantile_walk_matches_scan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
