@@ -341,7 +341,7 @@ static int rebuild(struct planner *pl, struct bt_err *err) {
     const char *topics[] = {pl->t_factors, pl->t_strategies, pl->t_data, pl->t_jobs,
                             pl->t_completions};
     for (size_t i = 0; i < 5; i++) {
-        int rc = kafka_read_all(&pl->svc.cfg, topics[i], rebuild_one, pl, 30000, err);
+        int rc = service_read_all(&pl->svc, topics[i], rebuild_one, pl, err);
         if (rc) return rc;
     }
     struct planner_stats s;
