@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "strategy.h"
+#include "strategy_sort.h"
 
 /* i before j: best score first, NaN last, then symbol order (a total
  * order). */
@@ -22,30 +23,27 @@ static inline int topk_before(const double *score, int i, int j) {
     return i < j;
 }
 
-/* From the factor's ascending (score, symbol) order, read backwards with
- * each run of equal scores turned back to ascending symbols (topk_before's
- * order): the held names into last, the candidates (not held, a bar today,
- * a finite score) into cand. Held names without a score go last, by
- * symbol, as topk_before puts NaN. Returns how many candidates. */
-static int topk_split(const struct run_book *b, const double *score, const double *crow,
-                      const int *list, int nlist, int *last, int *nlast, int *cand) {
-    int nl = 0, nc = 0;
-    for (int i = nlist - 1; i >= 0;) {
+STRATEGY_SORT_DEFINE(topk_sort, topk_before)
+
+/* The best `want` candidates (not held, a bar today, a finite score), best
+ * first, from the factor's ascending (score, symbol) order read backwards
+ * with each run of equal scores turned back to ascending symbols
+ * (topk_before's order). Only the few best are ever bought, so the walk
+ * stops there instead of ordering the whole cross-section. Returns how
+ * many (fewer than want when the date has fewer). */
+static int topk_candidates(const struct run_book *b, const double *score, const double *crow,
+                           const int *list, int nlist, int want, int *cand) {
+    int nc = 0;
+    for (int i = nlist - 1; i >= 0 && nc < want;) {
         int j = i;
         while (j > 0 && score[list[j - 1]] == score[list[i]])
             j--;
-        for (int k = j; k <= i; k++) {
+        for (int k = j; k <= i && nc < want; k++) {
             int s = list[k];
-            if (b->pos[s] > 0)
-                last[nl++] = s;
-            else if (isfinite(crow[s]) && isfinite(score[s]))
-                cand[nc++] = s;
+            if (b->pos[s] <= 0 && isfinite(crow[s]) && isfinite(score[s])) cand[nc++] = s;
         }
         i = j - 1;
     }
-    for (int s = 0; s < b->nsyms; s++)
-        if (b->pos[s] > 0 && isnan(score[s])) last[nl++] = s;
-    *nlast = nl;
     return nc;
 }
 
@@ -58,9 +56,14 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
     int *last = iscratch, *cand = iscratch + ns, *comb = iscratch + 2 * ns;
     double c = prm->cost_bps * 1e-4, traded = 0;
     strategy_mark(b, p, d);
+    /* held names: about k of them, their scores possibly NaN or infinite */
+    for (int s = 0; s < ns; s++)
+        if (b->pos[s] > 0) last[nlast++] = s;
+    topk_sort(last, nlast, score);
     const int *list = run_order_at(order, d, &nlist);
     if (!list) abort(); /* run_pair_shared always passes an order covering d */
-    ncand = topk_split(b, score, crow, list, nlist, last, &nlast, cand);
+    int want = ndrop + k - nlast;
+    ncand = topk_candidates(b, score, crow, list, nlist, want < 0 ? 0 : want, cand);
     int ntoday = ndrop + k - nlast;
     ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;
     /* last and today are each sorted and disjoint: merging them is sorting
