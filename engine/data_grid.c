@@ -36,8 +36,10 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
     /* the table spans only the keys the rows use, so small inputs stay cheap;
      * one pass over the rows places them (the rows are the big array) */
     int kmin = DATE_KEYS, kmax = -1;
+    uint32_t any_flags = 0;
     for (size_t i = 0; i < t->n; i++) {
         int k = date_key(t->rows[i].date);
+        any_flags |= t->rows[i].flags;
         kmin = k < kmin ? k : kmin;
         kmax = k > kmax ? k : kmax;
     }
@@ -93,6 +95,9 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
     }
     for (size_t s = 0; s < t->nsyms; s++) {
         g->anchor[s] = NAN;
+        /* without factor rows every anchor is NaN: skip the strided walk over
+         * every cell and the cache misses into the row table it costs */
+        if (!(any_flags & ROW_ADJ_FACTOR)) continue;
         for (int d = g->ndates - 1; d >= 0; d--) {
             int32_t w = g->win[(size_t)d * t->nsyms + s];
             if (w < 0) continue;
@@ -183,8 +188,9 @@ int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32
         panel_set_sym(out, (int)i, data_rows_sym(t, syms[i]));
     for (int d = d0; d < d1; d++) {
         out->dates[d - d0] = g->dates[d];
+        const int32_t *wrow = g->win + (size_t)d * ns;
         for (size_t s = 0; s < ns; s++) {
-            int32_t w = g->win[(size_t)d * ns + s];
+            int32_t w = wrow[s];
             double v[PF_COUNT];
             if (w < 0 || !data_row_adjusted(&t->rows[w], g->anchor[s], v)) continue;
             size_t at = panel_idx(out, d - d0, col[s]);

@@ -28,7 +28,51 @@ void data_rows_init(struct data_rows *t) {
     buf_init(&t->names);
 }
 
+/* Every file of a per-symbol layout repeats the same date strings: an
+ * open-addressed table of 10-byte date strings already validated by
+ * csv_parse_date spares re-parsing them. A hit needs all 10 bytes equal, so
+ * it gives exactly what the parser gave. Full at half its slots (then new
+ * strings are just parsed), so probes stay short. */
+#define DATE_MEMO_BITS 13
+struct data_date_memo {
+    size_t used;
+    struct {
+        uint64_t head; /* bytes 0..7 */
+        uint32_t tail; /* bytes 8..9, | 1 << 16 when the slot is used */
+        int32_t date;
+    } slot[1u << DATE_MEMO_BITS];
+};
+
+/* A 10-byte date at p (p..p+10 readable) -> YYYYMMDD through the memo; -1
+ * when csv_parse_date refuses it. */
+static inline int memo_date(struct data_date_memo *m, const char *p, int32_t *out) {
+    const size_t mask = (1u << DATE_MEMO_BITS) - 1;
+    uint64_t head;
+    uint16_t t2;
+    memcpy(&head, p, 8);
+    memcpy(&t2, p + 8, 2);
+    uint32_t tail = (uint32_t)t2 | 1u << 16;
+    /* multiply before mixing in the tail: a plain xor would fold the month
+     * digits onto the day digits and make months collide */
+    uint64_t h = (head * 0x9E3779B97F4A7C15ULL ^ tail) * 0xC2B2AE3D27D4EB4FULL;
+    size_t i = (size_t)(h >> (64 - DATE_MEMO_BITS));
+    for (; m->slot[i].tail; i = (i + 1) & mask)
+        if (m->slot[i].head == head && m->slot[i].tail == tail) {
+            *out = m->slot[i].date;
+            return 0;
+        }
+    if (csv_parse_date(p, 10, out)) return -1;
+    if (m->used < (mask + 1) / 2) {
+        m->slot[i].head = head;
+        m->slot[i].tail = tail;
+        m->slot[i].date = *out;
+        m->used++;
+    }
+    return 0;
+}
+
 void data_rows_free(struct data_rows *t) {
+    free(t->dates);
     free(t->rows);
     buf_free(&t->names);
     free(t->name_off);
@@ -198,7 +242,7 @@ static const char *skip_value(const char *p, const char *e, int quoted) {
  * r, *sym and the reader advanced past the row; 0 to hand the row, from its
  * start, to the general path, which then reports any error precisely. */
 static int fast_row(struct csv_reader *rd, const enum data_field *map, int nf, struct data_row *r,
-                    const char **sym, size_t *sym_len) {
+                    const char **sym, size_t *sym_len, struct data_date_memo *memo) {
     const char *p = rd->p, *e = rd->end;
     if (p >= e || *p == '\n' || *p == '\r') return 0;
     for (int i = 0; i < nf; i++) {
@@ -215,7 +259,8 @@ static int fast_row(struct csv_reader *rd, const enum data_field *map, int nf, s
             }
         } else if (f == DF_DATE) {
             size_t n = (e - p >= 10 && p[4] == '-') ? 10 : 8;
-            if ((size_t)(e - p) < n || csv_parse_date(p, n, &r->date)) return 0;
+            if ((size_t)(e - p) < n) return 0;
+            if (n == 10 ? memo_date(memo, p, &r->date) : csv_parse_date(p, n, &r->date)) return 0;
             p += n;
         } else {
             const char *start = p;
@@ -316,13 +361,14 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
                           : have[DF_ADJ_CLOSE] ? ROW_ADJ_CLOSE
                                                : 0;
     uint32_t last_sym = UINT32_MAX; /* rows of a vendor file share a symbol */
+    if (!t->dates && !(t->dates = calloc(1, sizeof *t->dates))) abort();
 
     for (;;) {
         struct data_row r = {0, 0, src, 0, base_flags, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
         const char *sym = NULL;
         size_t sym_len = 0;
         size_t line;
-        if (data_read_fast_path && fast_row(&rd, map, nf, &r, &sym, &sym_len)) {
+        if (data_read_fast_path && fast_row(&rd, map, nf, &r, &sym, &sym_len, t->dates)) {
             line = rd.rec_line;
             goto parsed;
         }
@@ -429,6 +475,35 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         push_row(t, &r);
     }
     return 0;
+}
+
+void data_rows_append(struct data_rows *t, const struct data_rows *src) {
+    uint32_t *sym_map = xrealloc(NULL, (src->nsyms ? src->nsyms : 1) * sizeof *sym_map);
+    /* src ids are in order of first appearance, so interning them in id order
+     * hands out new ids in the order a sequential read would have */
+    for (size_t id = 0; id < src->nsyms; id++)
+        sym_map[id] = data_rows_intern(t, data_rows_sym(src, (uint32_t)id), src->name_len[id]);
+    uint32_t src_base = (uint32_t)t->nsrc;
+    for (size_t i = 0; i < src->nsrc; i++)
+        add_src(t, src->src_names[i]);
+    if (t->n + src->n > t->cap) {
+        t->cap = t->n + src->n;
+        t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
+    }
+    for (size_t i = 0; i < src->n; i++) {
+        struct data_row r = src->rows[i];
+        r.sym = sym_map[r.sym];
+        r.src += src_base;
+        t->rows[t->n++] = r;
+    }
+    t->st.files += src->st.files;
+    t->st.bytes += src->st.bytes;
+    t->st.rows += src->st.rows;
+    t->st.rows_in_range += src->st.rows_in_range;
+    t->st.no_bar += src->st.no_bar;
+    t->st.dup_exact += src->st.dup_exact;
+    t->st.dup_conflict += src->st.dup_conflict;
+    free(sym_map);
 }
 
 int data_read_source(struct data_rows *t, const struct data_layout_spec *spec,

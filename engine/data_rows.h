@@ -63,6 +63,8 @@ enum {
     ROW_ADJ_CLOSE = 8,  /* adj holds an adjusted close */
 };
 
+struct data_date_memo;
+
 /* One data row as read: raw (unadjusted) values, NaN where empty. */
 struct data_row {
     int32_t date;   /* YYYYMMDD */
@@ -82,7 +84,8 @@ struct data_rows {
     size_t nsyms, cap_syms;
     uint32_t *hash; /* open addressing: symbol id + 1, 0 = empty slot */
     size_t hcap;
-    char **src_names; /* per source, owned copies for error messages */
+    struct data_date_memo *dates; /* the fast path's date cache (data_read.c) */
+    char **src_names;             /* per source, owned copies for error messages */
     size_t nsrc, cap_src;
     struct data_stats st;
 };
@@ -101,8 +104,16 @@ uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n);
  * general tokenizer, which also makes every error message. Tests and fuzzers
  * set data_read_fast_path = 0 to check that both paths agree. */
 extern int data_read_fast_path;
+/* Threads data_load_sources reads with (default 2; 1 = sequential). Both
+ * give the same panel and the same first error; tests compare them. */
+extern int data_load_threads;
 int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
                   const char *csv, size_t len, struct bt_err *err);
+
+/* Appends everything read into src (rows, symbols, sources, counters) to t,
+ * as if src's objects had been read into t after t's own: the row order and
+ * the symbol ids come out exactly as one sequential read makes them. */
+void data_rows_append(struct data_rows *t, const struct data_rows *src);
 
 /* Reads one object, inflating it first when it is gzip; scratch is reused. */
 int data_read_source(struct data_rows *t, const struct data_layout_spec *spec,

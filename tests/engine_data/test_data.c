@@ -409,6 +409,100 @@ static void test_fast_path_matches_general_path(void **state) {
     }
 }
 
+/* Loads srcs sequentially and on two threads: same status, same error (code,
+ * message, file:line:column), same stats and a bit-identical panel. */
+static void assert_threads_agree(const struct data_source *srcs, size_t n) {
+    struct panel a, b;
+    struct data_stats sa, sb;
+    struct data_opts oa = {0, 0, &sa}, ob = {0, 0, &sb};
+    struct bt_err ea = BT_ERR_INIT, eb = BT_ERR_INIT;
+    memset(&sa, 0, sizeof sa);
+    memset(&sb, 0, sizeof sb);
+    data_load_threads = 1;
+    int ra = data_load_sources(srcs, n, DATA_LAYOUT_YAHOO, &oa, &a, &ea);
+    data_load_threads = 2;
+    int rb = data_load_sources(srcs, n, DATA_LAYOUT_YAHOO, &ob, &b, &eb);
+    assert_int_equal(ra, rb);
+    assert_int_equal(ea.code, eb.code);
+    assert_string_equal(ea.msg, eb.msg);
+    assert_string_equal(ea.where, eb.where);
+    if (!ra) {
+        assert_memory_equal(&sa, &sb, sizeof sa);
+        assert_panels_equal(&a, &b);
+    }
+    panel_free(&a);
+    panel_free(&b);
+}
+
+/* Two reader threads give exactly the sequential result, duplicates across
+ * the split and the first error in source order included. */
+static void test_two_threads_match_one(void **state) {
+    (void)state;
+    const char *dir = shared("sp500-5y");
+    char **files = NULL;
+    size_t nf = 0;
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(data_list_files(&dir, 1, DATA_LAYOUT_YAHOO, &files, &nf, &err), 0);
+    assert_true(nf > 100);
+    size_t n = nf + 1;
+    struct buf *plain = calloc(n, sizeof *plain);
+    struct data_source *srcs = calloc(n, sizeof *srcs);
+    assert_non_null(plain);
+    assert_non_null(srcs);
+    for (size_t i = 0; i < nf; i++) {
+        FILE *f = fopen(files[i], "rb");
+        assert_non_null(f);
+        struct buf raw = BUF_INIT;
+        char chunk[65536];
+        size_t got;
+        while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+            buf_append(&raw, chunk, got);
+        fclose(f);
+        assert_int_equal(data_gunzip(files[i], raw.p, raw.len, &plain[i], &err), 0);
+        buf_free(&raw);
+        size_t len = strlen(files[i]);
+        if (len > 3 && !strcmp(files[i] + len - 3, ".gz")) files[i][len - 3] = '\0';
+        srcs[i] = (struct data_source){files[i], plain[i].p, plain[i].len};
+    }
+    /* the first file again at the end: exact duplicates across the split */
+    srcs[nf] = srcs[0];
+    assert_threads_agree(srcs, n);
+    /* a conflicting duplicate: the same file with one close changed */
+    struct buf alt = BUF_INIT;
+    buf_append(&alt, plain[0].p, plain[0].len);
+    char *comma = memchr(alt.p + 60, ',', alt.len - 60);
+    assert_non_null(comma);
+    comma[1] = comma[1] == '9' ? '8' : '9';
+    srcs[nf].bytes = alt.p;
+    assert_threads_agree(srcs, n);
+    /* errors in the second half, then in both halves: the first one wins */
+    struct buf bad1 = BUF_INIT, bad2 = BUF_INIT;
+    buf_append(&bad2, plain[nf - 3].p, plain[nf - 3].len);
+    bad2.p[200] = 'x';
+    srcs[nf - 3].bytes = bad2.p;
+    assert_threads_agree(srcs, n);
+    data_load_threads = 2;
+    assert_int_equal(data_load_sources(srcs, n, DATA_LAYOUT_YAHOO, NULL, &(struct panel){0}, &err),
+                     BT_EINPUT);
+    assert_non_null(strstr(err.where, files[nf - 3]));
+    buf_append(&bad1, plain[2].p, plain[2].len);
+    bad1.p[300] = '"';
+    srcs[2].bytes = bad1.p;
+    assert_threads_agree(srcs, n);
+    assert_int_equal(data_load_sources(srcs, n, DATA_LAYOUT_YAHOO, NULL, &(struct panel){0}, &err),
+                     BT_EINPUT);
+    assert_non_null(strstr(err.where, files[2]));
+    data_load_threads = 2;
+    buf_free(&alt);
+    buf_free(&bad1);
+    buf_free(&bad2);
+    for (size_t i = 0; i < nf; i++)
+        buf_free(&plain[i]);
+    free(plain);
+    free(srcs);
+    data_free_list(files, nf);
+}
+
 /* ---- malformed input: exact positions and column names ---- */
 
 struct bad_case {
@@ -549,6 +643,7 @@ int main(void) {
         cmocka_unit_test(test_sources_and_gzip),
         cmocka_unit_test(test_gzip_files_equal_plain),
         cmocka_unit_test(test_fast_path_matches_general_path),
+        cmocka_unit_test(test_two_threads_match_one),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_files_errors),
         cmocka_unit_test(test_panel_helpers),
