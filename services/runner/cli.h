@@ -32,6 +32,14 @@ struct cli_data {
 };
 
 int cli_data_add(struct cli_data *d, const char *path, struct bt_err *err);
+/* The options every subcommand shares: --data, --layout, --from, --to and
+ * --out (getopt codes 'd', 'l', 'F', 'T', 'O'). Returns CLI_NOT_COMMON when
+ * c is none of them, else the status of handling it. */
+#define CLI_NOT_COMMON (-1)
+int cli_common_opt(int c, const char *arg, struct cli_data *d, int32_t *from, int32_t *to,
+                   const char **out, struct bt_err *err);
+/* Positional arguments after the options are more --data paths. */
+int cli_data_add_rest(struct cli_data *d, int argc, char **argv, int first, struct bt_err *err);
 /* Loads every --data path through `to` (0 = all): the whole history before
  * --from is kept as the factor's warm-up. */
 int cli_load(const struct cli_data *d, int32_t to, struct panel *p, struct bt_err *err);

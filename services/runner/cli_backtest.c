@@ -50,27 +50,22 @@ int cli_backtest_main(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': rc = cli_data_add(&data, optarg, &err); break;
-        case 'l':
-            rc = data_layout_parse(optarg, &data.layout, &err);
-            data.have_layout = 1;
-            break;
         case 'f': factor_text = optarg; break;
         case 's': kind = optarg; break;
         case 'p': rc = strategy_params_parse_kv(&prm, optarg, &err); break;
-        case 'F': rc = data_parse_date(optarg, &from, &err); break;
-        case 'T': rc = data_parse_date(optarg, &to, &err); break;
         case 'i': state_in = optarg; break;
         case 'o': state_out = optarg; break;
-        case 'O': out_dir = optarg; break;
         case 'h': fputs(backtest_usage, stdout); return CLI_OK;
-        default: fputs(backtest_usage, stderr); return CLI_BADINPUT;
+        default:
+            rc = cli_common_opt(c, optarg, &data, &from, &to, &out_dir, &err);
+            if (rc == CLI_NOT_COMMON) {
+                fputs(backtest_usage, stderr);
+                return CLI_BADINPUT;
+            }
         }
         if (rc) goto fail;
     }
-    for (int i = optind; i < argc && !rc; i++) /* --data A B C */
-        rc = cli_data_add(&data, argv[i], &err);
-    if (rc) goto fail;
+    if ((rc = cli_data_add_rest(&data, argc, argv, optind, &err))) goto fail;
     if (!factor_text || !kind || !out_dir) {
         fprintf(stderr, "btpipe-runner backtest: --factor, --strategy and --out are required\n%s",
                 backtest_usage);

@@ -95,23 +95,18 @@ int cli_batch_main(int argc, char **argv) {
     batch_malloc_tuning();
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': rc = cli_data_add(&data, optarg, &err); break;
-        case 'l':
-            rc = data_layout_parse(optarg, &data.layout, &err);
-            data.have_layout = 1;
-            break;
         case 'P': pairs_file = optarg; break;
-        case 'F': rc = data_parse_date(optarg, &from, &err); break;
-        case 'T': rc = data_parse_date(optarg, &to, &err); break;
-        case 'O': out_dir = optarg; break;
         case 'h': fputs(batch_usage, stdout); return CLI_OK;
-        default: fputs(batch_usage, stderr); return CLI_BADINPUT;
+        default:
+            rc = cli_common_opt(c, optarg, &data, &from, &to, &out_dir, &err);
+            if (rc == CLI_NOT_COMMON) {
+                fputs(batch_usage, stderr);
+                return CLI_BADINPUT;
+            }
         }
         if (rc) goto fail;
     }
-    for (int i = optind; i < argc && !rc; i++)
-        rc = cli_data_add(&data, argv[i], &err);
-    if (rc) goto fail;
+    if ((rc = cli_data_add_rest(&data, argc, argv, optind, &err))) goto fail;
     if (!pairs_file || !out_dir) {
         fprintf(stderr, "btpipe-runner batch: --pairs and --out are required\n%s", batch_usage);
         return CLI_BADINPUT;

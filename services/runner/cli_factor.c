@@ -33,23 +33,18 @@ int cli_factor_main(int argc, char **argv) {
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': rc = cli_data_add(&data, optarg, &err); break;
-        case 'l':
-            rc = data_layout_parse(optarg, &data.layout, &err);
-            data.have_layout = 1;
-            break;
         case 'e': expr = optarg; break;
-        case 'F': rc = data_parse_date(optarg, &from, &err); break;
-        case 'T': rc = data_parse_date(optarg, &to, &err); break;
-        case 'O': out = optarg; break;
         case 'h': fputs(factor_usage, stdout); return CLI_OK;
-        default: fputs(factor_usage, stderr); return CLI_BADINPUT;
+        default:
+            rc = cli_common_opt(c, optarg, &data, &from, &to, &out, &err);
+            if (rc == CLI_NOT_COMMON) {
+                fputs(factor_usage, stderr);
+                return CLI_BADINPUT;
+            }
         }
         if (rc) goto fail;
     }
-    for (int i = optind; i < argc && !rc; i++)
-        rc = cli_data_add(&data, argv[i], &err);
-    if (rc) goto fail;
+    if ((rc = cli_data_add_rest(&data, argc, argv, optind, &err))) goto fail;
     if (!expr || !out) {
         fprintf(stderr, "btpipe-runner factor: --expr and --out are required\n%s", factor_usage);
         return CLI_BADINPUT;

@@ -197,3 +197,22 @@ fail:
     buf_free(&text);
     return rc;
 }
+
+int cli_common_opt(int c, const char *arg, struct cli_data *d, int32_t *from, int32_t *to,
+                   const char **out, struct bt_err *err) {
+    switch (c) {
+    case 'd': return cli_data_add(d, arg, err);
+    case 'l': d->have_layout = 1; return data_layout_parse(arg, &d->layout, err);
+    case 'F': return data_parse_date(arg, from, err);
+    case 'T': return data_parse_date(arg, to, err);
+    case 'O': *out = arg; return 0;
+    default: return CLI_NOT_COMMON;
+    }
+}
+
+int cli_data_add_rest(struct cli_data *d, int argc, char **argv, int first, struct bt_err *err) {
+    int rc = 0;
+    for (int i = first; i < argc && !rc; i++) /* --data A B C */
+        rc = cli_data_add(d, argv[i], err);
+    return rc;
+}
