@@ -166,6 +166,19 @@ struct run_pair_spec {
 int run_many(const struct panel *p, const struct run_pair_spec *specs, int n, int32_t from,
              int32_t to, struct run_output *outs, struct bt_err *errs, struct bt_err *err);
 
+/* run_many that hands each pair to done(ctx, i) as soon as its factor's
+ * pairs are finished, so that a caller can write and free outs[i] while
+ * other factors still run (done may run outs[i] through run_output_free).
+ * The factors run on the engine's worker threads (par.h), pairs over one
+ * factor in order on one thread; done is called from those threads, once
+ * per pair, failed or not (errs[i] says), and never twice at once for
+ * pairs of the same factor. Results do not
+ * depend on the thread count. */
+typedef void (*run_done_fn)(void *ctx, int i);
+int run_many_each(const struct panel *p, const struct run_pair_spec *specs, int n, int32_t from,
+                  int32_t to, struct run_output *outs, struct bt_err *errs, run_done_fn done,
+                  void *ctx, struct bt_err *err);
+
 /* The per-date IC and rank IC of factor (dated d-1) against returns
  * close d-1 -> close d, as in run_series; NaN for d == 0. Exposed for tests
  * and the factor command. */

@@ -74,6 +74,27 @@ static void batch_malloc_tuning(void) {
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+/* Where finished pairs go: each is written (and its memory given back) by
+ * the worker thread that ran it, as soon as its factor is done. */
+struct batch_writer {
+    const char *out_dir;
+    const struct run_pair_spec *specs;
+    struct run_output *outs;
+    const struct bt_err *errs;
+    struct bt_err *werr; /* per pair: why writing it failed */
+};
+
+static void batch_write_pair(void *ctx, int i) {
+    struct batch_writer *w = ctx;
+    if (!w->errs[i].code) {
+        struct buf path = BUF_INIT;
+        buf_printf(&path, "%s/%s", w->out_dir, w->specs[i].id);
+        cli_write_run(path.p, &w->outs[i], &w->werr[i]);
+        buf_free(&path);
+    }
+    run_output_free(&w->outs[i]);
+}
+
 int cli_batch_main(int argc, char **argv) {
     static const struct option opts[] = {
         {"data", required_argument, 0, 'd'},  {"layout", required_argument, 0, 'l'},
@@ -85,7 +106,7 @@ int cli_batch_main(int argc, char **argv) {
     struct panel p = {0};
     struct run_pair_spec *specs = NULL;
     struct run_output *outs = NULL;
-    struct buf path = BUF_INIT;
+    struct batch_writer w = {0};
     const char *pairs_file = NULL, *out_dir = NULL;
     json_t *root = NULL;
     json_error_t jerr;
@@ -136,21 +157,24 @@ int cli_batch_main(int argc, char **argv) {
                 goto fail;
             }
     }
+    w = (struct batch_writer){out_dir, specs, outs, errs, calloc((size_t)n, sizeof *w.werr)};
+    if (!w.werr) abort();
     if ((rc = cli_load(&data, to, &p, &err)) ||
-        (rc = run_many(&p, specs, n, from, to, outs, errs, &err)))
+        (rc = run_many_each(&p, specs, n, from, to, outs, errs, batch_write_pair, &w, &err)))
         goto fail;
     for (int i = 0; i < n; i++) {
         if (errs[i].code) {
             bt_err_prefix(&errs[i], "pair %s: ", specs[i].id);
             int x = cli_fail(&errs[i]);
             worst = worst == CLI_FAIL || x == CLI_FAIL ? CLI_FAIL : x;
-            continue;
+        } else if (w.werr[i].code) {
+            err = w.werr[i];
+            rc = err.code;
+            goto fail;
         }
-        buf_reset(&path);
-        buf_printf(&path, "%s/%s", out_dir, specs[i].id);
-        if ((rc = cli_write_run(path.p, &outs[i], &err))) goto fail;
     }
 fail:
+    free(w.werr);
     if (rc) worst = cli_fail(&err);
     for (int i = 0; outs && i < n; i++)
         run_output_free(&outs[i]);
@@ -159,6 +183,5 @@ fail:
     free(errs);
     json_decref(root);
     panel_free(&p);
-    buf_free(&path);
     return worst;
 }
