@@ -32,7 +32,7 @@ def main():
     wide = pp.load_yahoo(a.data)
     ns = pp.Namespace(wide)
     t1 = time.perf_counter()
-    facs = [eval(e, {"__builtins__": {}}, ns) for e in exprs]
+    facs = [pp.factor(e, ns) for e in exprs]
     t2 = time.perf_counter()
     nsym = wide["close"].shape[1]
     keys = [f"f{i:02d}" for i in range(len(facs))]
