@@ -13,7 +13,7 @@ apt_pkgs=(
   build-essential cmake ninja-build pkg-config git curl ca-certificates
   librdkafka-dev libcurl4-openssl-dev libssl-dev
   libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
-  libevent-dev libjansson-dev libexpat1-dev zlib1g-dev libcmocka-dev
+  libevent-dev libjansson-dev libexpat1-dev zlib1g-dev libdeflate-dev libcmocka-dev
   clang llvm clang-format libclang-rt-14-dev valgrind
   openjdk-17-jre-headless maven python3 python3-venv python3-pip
 )

@@ -141,49 +141,13 @@ int csv_unescape(const struct csv_field *f, char *out, size_t cap) {
 }
 
 /* Exact powers of ten representable in a double (Clinger's fast path). */
-static const double csv_exact_pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                         1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                         1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+const double csv_exact_pow10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* Eisel-Lemire: the correctly rounded double for man * 10^exp10, or false when
- * the 128-bit approximation cannot decide (the caller then asks strtod).
- * Follows Lemire (2021) as Go's strconv.eiselLemire64 writes it. */
-static bool eisel_lemire(uint64_t man, int exp10, bool neg, double *out) {
-    if (exp10 < CSV_POW10_MIN || exp10 > CSV_POW10_MAX) return false;
-    int clz = __builtin_clzll(man);
-    man <<= clz;
-    uint64_t ret_exp2 = (uint64_t)(((217706 * exp10) >> 16) + 64 + 1023) - (uint64_t)clz;
-    const uint64_t *pw = csv_pow10_128[exp10 - CSV_POW10_MIN];
-    unsigned __int128 x = (unsigned __int128)man * pw[0];
-    uint64_t x_hi = (uint64_t)(x >> 64), x_lo = (uint64_t)x;
-    if ((x_hi & 0x1FF) == 0x1FF && x_lo + man < man) {
-        unsigned __int128 y = (unsigned __int128)man * pw[1];
-        uint64_t y_hi = (uint64_t)(y >> 64), y_lo = (uint64_t)y;
-        uint64_t merged_hi = x_hi, merged_lo = x_lo + y_hi;
-        if (merged_lo < x_lo) merged_hi++;
-        if ((merged_hi & 0x1FF) == 0x1FF && merged_lo + 1 == 0 && y_lo + man < man) return false;
-        x_hi = merged_hi;
-        x_lo = merged_lo;
-    }
-    uint64_t msb = x_hi >> 63;
-    uint64_t ret_man = x_hi >> (msb + 9);
-    ret_exp2 -= 1 ^ msb;
-    if (x_lo == 0 && (x_hi & 0x1FF) == 0 && (ret_man & 3) == 1) return false;
-    ret_man += ret_man & 1;
-    ret_man >>= 1;
-    if (ret_man >> 53 > 0) {
-        ret_man >>= 1;
-        ret_exp2 += 1;
-    }
-    if (ret_exp2 - 1 >= 0x7FF - 1) return false;
-    uint64_t bits = ret_exp2 << 52 | (ret_man & 0x000FFFFFFFFFFFFFULL);
-    if (neg) bits |= 0x8000000000000000ULL;
-    memcpy(out, &bits, sizeof *out);
-    return true;
-}
-
-/* The rare inputs the fast paths cannot decide: strtod on a bounded copy. */
-static int parse_double_slow(const char *s, size_t n, double *out) {
+/* The rare inputs the fast paths cannot decide: strtod on a bounded copy.
+ * Never inlined: its buffer would make every caller's frame big. */
+__attribute__((noinline)) static int parse_double_slow(const char *s, size_t n, double *out) {
     char tmp[128];
     if (n >= sizeof tmp) return -1;
     memcpy(tmp, s, n);
@@ -191,16 +155,6 @@ static int parse_double_slow(const char *s, size_t n, double *out) {
     char *endp;
     *out = strtod(tmp, &endp);
     return endp == tmp + n ? 0 : -1;
-}
-
-/* The value of 8 ASCII digits (little-endian load), as fast_float computes it. */
-static inline uint64_t eight_digits_value(uint64_t v) {
-    v -= 0x3030303030303030ULL;
-    v = (v * 10) + (v >> 8);
-    v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
-         (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
-        32;
-    return v & 0xFFFFFFFFULL;
 }
 
 /* Appends the run of digits at p (never past e) to *man, returning its end.
@@ -218,14 +172,14 @@ static inline const char *digit_run(const char *p, const char *e, uint64_t *man)
         /* a carry out of a non-digit byte can only mark bytes after it */
         uint64_t nondigit = (a | (a + 0x0606060606060606ULL)) & 0xF0F0F0F0F0F0F0F0ULL;
         if (!nondigit) {
-            *man = *man * 100000000ULL + eight_digits_value(v);
+            *man = *man * 100000000ULL + csv_eight_digits(v);
             p += 8;
             continue;
         }
         int k = __builtin_ctzll(nondigit) >> 3;
         if (k) {
             uint64_t w = (v << (64 - 8 * k)) | (0x3030303030303030ULL >> (8 * k));
-            *man = *man * pow10_u64[k] + eight_digits_value(w);
+            *man = *man * pow10_u64[k] + csv_eight_digits(w);
             p += k;
         }
         return p;
@@ -235,10 +189,24 @@ static inline const char *digit_run(const char *p, const char *e, uint64_t *man)
     return p;
 }
 
-const char *csv_parse_double_prefix(const char *s, const char *e, double *out) {
-    const char *p = s;
-    bool neg = false;
-    if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+const uint64_t csv_pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+
+const char *csv_double_finish(uint64_t man, int exp10, int neg, const char *s, size_t n,
+                              double *out) {
+    if (man <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
+        double d = (double)man;
+        d = exp10 < 0 ? d / csv_exact_pow10[-exp10] : d * csv_exact_pow10[exp10];
+        *out = neg ? -d : d;
+        return s + n;
+    }
+    return parse_double_slow(s, n, out) ? NULL : s + n;
+}
+
+/* Every other shape: digit runs of any length, an exponent, more than 19
+ * digits. p is past the sign. Out of line so that the common shape's path
+ * stays small. */
+__attribute__((noinline)) static const char *parse_general(const char *s, const char *p,
+                                                           const char *e, bool neg, double *out) {
     /* Accumulate every digit without overflow checks (unsigned wraps); the
      * digit count decides afterwards whether man can be trusted. */
     uint64_t man = 0;
@@ -271,18 +239,18 @@ const char *csv_parse_double_prefix(const char *s, const char *e, double *out) {
             ndigits -= *q == '0';
         if (ndigits > 19) return parse_double_slow(s, n, out) ? NULL : p;
     }
-    if (man == 0) {
-        *out = neg ? -0.0 : 0.0;
-        return p;
-    }
-    if (man <= (1ULL << 53) && exp10 >= -22 && exp10 <= 22) {
-        double d = (double)man;
-        d = exp10 < 0 ? d / csv_exact_pow10[-exp10] : d * csv_exact_pow10[exp10];
-        *out = neg ? -d : d;
-        return p;
-    }
-    if (eisel_lemire(man, exp10, neg, out)) return p;
-    return parse_double_slow(s, n, out) ? NULL : p;
+    return csv_double_exact(man, exp10, neg, s, n, out);
+}
+
+const char *csv_parse_double_prefix(const char *s, const char *e, double *out) {
+    return csv_parse_number(s, e, out);
+}
+
+const char *csv_parse_double_general(const char *s, const char *e, double *out) {
+    const char *p = s;
+    bool neg = false;
+    if (p < e && (*p == '-' || *p == '+')) neg = *p++ == '-';
+    return parse_general(s, p, e, neg, out);
 }
 
 int csv_parse_double(const char *s, size_t n, double *out) {

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct csv_field {
     const char *p; /* first byte of the value (after an opening quote) */
@@ -49,14 +50,153 @@ int csv_unescape(const struct csv_field *f, char *out, size_t cap);
 
 /* Parses a decimal number: [+-]digits[.digits][(e|E)[+-]digits], at least one
  * digit in the mantissa, nothing else (no spaces, no inf/nan, no hex). The
- * result is the correctly rounded double (as strtod gives): Clinger's exact
- * fast path, then Eisel-Lemire, then strtod for the rare rest (more than 19
- * significant digits, extreme exponents, halfway cases). Returns 0 or -1. */
+ * result is the correctly rounded double (as strtod gives): integers exactly,
+ * then Eisel-Lemire, then Clinger's exact path, then strtod for the rare
+ * rest (more than 19 significant digits, extreme exponents, halfway cases).
+ * Every path is exact, so which one decides never changes a bit. Returns 0
+ * or -1. */
 int csv_parse_double(const char *s, size_t n, double *out);
 /* The same grammar, reading the longest number at s (never past e): returns
  * the byte after it, or NULL when s does not start with a valid number. For
  * readers that parse in place without finding the field's end first. */
 const char *csv_parse_double_prefix(const char *s, const char *e, double *out);
+
+/* The Eisel-Lemire table (csv_pow10.c). */
+#define CSV_POW10_MIN (-100)
+#define CSV_POW10_MAX 100
+extern const uint64_t csv_pow10_128[CSV_POW10_MAX - CSV_POW10_MIN + 1][2];
+
+/* The number parser's pieces, inline so that a reader's row loop parses the
+ * common shape without a call. csv_parse_number is csv_parse_double_prefix. */
+extern const double csv_exact_pow10[23];
+extern const uint64_t csv_pow10_u64[9];
+/* Clinger's exact path, then strtod on s..s+n: man * 10^exp10 correctly
+ * rounded, for what Eisel-Lemire cannot decide. Returns s + n or NULL. */
+const char *csv_double_finish(uint64_t man, int exp10, int neg, const char *s, size_t n,
+                              double *out);
+/* The general grammar (any digit count, exponents), sign included. */
+const char *csv_parse_double_general(const char *s, const char *e, double *out);
+
+/* The value of 8 ASCII digits (little-endian load), as fast_float computes it. */
+static inline uint64_t csv_eight_digits(uint64_t v) {
+    v -= 0x3030303030303030ULL;
+    v = (v * 10) + (v >> 8);
+    v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+         (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+        32;
+    return v & 0xFFFFFFFFULL;
+}
+
+/* Non-digit bytes of a little-endian word -> 0xF0 in their byte; the lowest
+ * marked byte is exact (a carry out of a non-digit byte only marks bytes
+ * after it). */
+static inline uint64_t csv_nondigit_mask(uint64_t v) {
+    uint64_t a = v ^ 0x3030303030303030ULL;
+    return (a | (a + 0x0606060606060606ULL)) & 0xF0F0F0F0F0F0F0F0ULL;
+}
+
+/* The value of the first k (0..8) ASCII digits of a word: the digits shifted
+ * to the top and '0's put below them. Shifts are split in two so that k = 0
+ * and k = 8 need no branch (a 64-bit shift by 64 is undefined). */
+static inline uint64_t csv_lead_digits(uint64_t v, int k) {
+    unsigned s = (unsigned)(32 - 4 * k), z = (unsigned)(4 * k);
+    uint64_t w = ((v << s) << s) | ((0x3030303030303030ULL >> z) >> z);
+    return csv_eight_digits(w);
+}
+
+/* Eisel-Lemire: the correctly rounded double for man * 10^exp10, or false when
+ * the 128-bit approximation cannot decide (the caller then asks strtod).
+ * Follows Lemire (2021) as Go's strconv.eiselLemire64 writes it. */
+static inline int csv_eisel_lemire(uint64_t man, int exp10, int neg, double *out) {
+    if (exp10 < CSV_POW10_MIN || exp10 > CSV_POW10_MAX) return 0;
+    int clz = __builtin_clzll(man);
+    man <<= clz;
+    uint64_t ret_exp2 = (uint64_t)(((217706 * exp10) >> 16) + 64 + 1023) - (uint64_t)clz;
+    const uint64_t *pw = csv_pow10_128[exp10 - CSV_POW10_MIN];
+    unsigned __int128 x = (unsigned __int128)man * pw[0];
+    uint64_t x_hi = (uint64_t)(x >> 64), x_lo = (uint64_t)x;
+    if ((x_hi & 0x1FF) == 0x1FF && x_lo + man < man) {
+        unsigned __int128 y = (unsigned __int128)man * pw[1];
+        uint64_t y_hi = (uint64_t)(y >> 64), y_lo = (uint64_t)y;
+        uint64_t merged_hi = x_hi, merged_lo = x_lo + y_hi;
+        if (merged_lo < x_lo) merged_hi++;
+        if ((merged_hi & 0x1FF) == 0x1FF && merged_lo + 1 == 0 && y_lo + man < man) return 0;
+        x_hi = merged_hi;
+        x_lo = merged_lo;
+    }
+    uint64_t msb = x_hi >> 63;
+    uint64_t ret_man = x_hi >> (msb + 9);
+    ret_exp2 -= 1 ^ msb;
+    if (x_lo == 0 && (x_hi & 0x1FF) == 0 && (ret_man & 3) == 1) return 0;
+    ret_man += ret_man & 1;
+    ret_man >>= 1;
+    if (ret_man >> 53 > 0) {
+        ret_man >>= 1;
+        ret_exp2 += 1;
+    }
+    if (ret_exp2 - 1 >= 0x7FF - 1) return 0;
+    uint64_t bits = ret_exp2 << 52 | (ret_man & 0x000FFFFFFFFFFFFFULL);
+    if (neg) bits |= 0x8000000000000000ULL;
+    memcpy(out, &bits, sizeof *out);
+    return 1;
+}
+
+/* man * 10^exp10 (man exact, at most 19 digits) correctly rounded; s..s+n is
+ * the text, for the strtod fallback. Returns s + n, or NULL. Every path is
+ * exact, so which one decides never changes a bit: Eisel-Lemire first (no
+ * division, and no branch on the digit count that the data would make
+ * unpredictable), Clinger's exact path and strtod for what it leaves. */
+static inline const char *csv_double_exact(uint64_t man, int exp10, int neg, const char *s,
+                                           size_t n, double *out) {
+    if (man == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return s + n;
+    }
+    if (exp10 == 0 && man <= (1ULL << 53)) {
+        *out = neg ? -(double)man : (double)man;
+        return s + n;
+    }
+    if (csv_eisel_lemire(man, exp10, neg, out)) return s + n;
+    return csv_double_finish(man, exp10, neg, s, n, out);
+}
+
+/* csv_parse_double_prefix, inline. The shape of nearly every price and
+ * volume -- up to 7 integer digits, an optional dot and up to 15 fraction
+ * digits, no exponent -- is parsed from three word loads without a loop when
+ * 24 bytes are readable; anything else (or too near the end) takes the
+ * general parser, which gives the same mantissa and exponent for it. */
+static inline const char *csv_parse_number(const char *s, const char *e, double *out) {
+    const char *p = s;
+    int neg = 0;
+    if (e - p >= 25) {
+        neg = *p == '-';
+        p += neg | (*p == '+');
+        uint64_t w0, w1, w2;
+        memcpy(&w0, p, 8);
+        uint64_t m0 = csv_nondigit_mask(w0);
+        if (m0) {
+            int k = __builtin_ctzll(m0) >> 3;
+            const char *q = p + k;
+            uint64_t man = csv_lead_digits(w0, k);
+            int fd = 0;
+            if (*q == '.') {
+                memcpy(&w1, q + 1, 8);
+                memcpy(&w2, q + 9, 8);
+                uint64_t m1 = csv_nondigit_mask(w1), m2 = csv_nondigit_mask(w2);
+                int n1 = m1 ? __builtin_ctzll(m1) >> 3 : 8;
+                int n2 = m1 ? 0 : (m2 ? __builtin_ctzll(m2) >> 3 : 8);
+                fd = n1 + n2;
+                man = (man * csv_pow10_u64[n1] + csv_lead_digits(w1, n1)) * csv_pow10_u64[n2] +
+                      csv_lead_digits(w2, n2);
+                q += 1 + fd;
+            }
+            /* 16 fraction digits may go on; k + fd > 19 may have wrapped */
+            if (k + fd > 0 && k + fd <= 19 && fd < 16 && *q != 'e' && *q != 'E')
+                return csv_double_exact(man, -fd, neg, s, (size_t)(q - s), out);
+        }
+    }
+    return csv_parse_double_general(s, e, out);
+}
 
 /* Parses YYYY-MM-DD or YYYYMMDD, a real calendar date with year in
  * 1800..2999, into YYYYMMDD. Returns 0 or -1. */
@@ -70,10 +210,5 @@ int csv_parse_date(const char *s, size_t n, int32_t *out);
  * bytes; returns the length written (out is NUL-terminated). */
 #define CSV_DOUBLE_MAX 32
 int csv_format_double(char *out, double x);
-
-/* The Eisel-Lemire table (csv_pow10.c). */
-#define CSV_POW10_MIN (-100)
-#define CSV_POW10_MAX 100
-extern const uint64_t csv_pow10_128[CSV_POW10_MAX - CSV_POW10_MIN + 1][2];
 
 #endif

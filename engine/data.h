@@ -63,7 +63,10 @@ struct data_source {
 /* Loads paths (files or folders) into *out, which the caller frees with
  * panel_free. A folder means every *.csv and *.csv.gz in it, recursively for
  * the daily layout (YYYY/ subfolders), its top level only for the vendor
- * layouts; files are read in path order. opts may be NULL. On error *out is
+ * layouts; files are read in path order (two or more files: each read,
+ * inflated and parsed as one task on the worker threads of par.h, merged in
+ * path order, so the result does not depend on the thread count). opts may
+ * be NULL. On error *out is
  * left empty (zeroed) and err says what and where:
  *   BT_EINPUT   malformed data; err->where = "file:line:column", the message
  *               names the column
@@ -74,9 +77,9 @@ int data_load_files(const char *const *paths, size_t n, enum data_layout layout,
                     const struct data_opts *opts, struct panel *out, struct bt_err *err);
 
 /* Same as data_load_files, from in-memory objects (e.g. downloaded from S3).
- * Several MB of objects are read on two threads (a second one started here
- * and joined before returning); the panel, the stats and the first error in
- * object order are exactly those of a sequential read. */
+ * A MB or more of objects is read on the engine's worker threads (par.h),
+ * one task per object; the panel, the stats and the first error in object
+ * order are exactly those of a sequential read, whatever the thread count. */
 int data_load_sources(const struct data_source *srcs, size_t n, enum data_layout layout,
                       const struct data_opts *opts, struct panel *out, struct bt_err *err);
 

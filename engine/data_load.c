@@ -2,7 +2,6 @@
  * file-system code of the data layer besides data_import.c. */
 #include <dirent.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "csv.h"
 #include "data_rows.h"
+#include "par.h"
 
 #define DATA_MAX_DEPTH 8
 
@@ -159,6 +159,118 @@ static int finish(struct data_rows *t, const struct data_opts *opts, struct pane
     return rc;
 }
 
+/* Threads the loaders read with: 0 (the default) means par_threads(), 1
+ * reads sequentially. Tests set it to compare. */
+int data_load_threads = 0;
+
+/* Below this many bytes of in-memory objects a second thread costs more
+ * than it saves. */
+#define DATA_PAR_MIN_BYTES ((size_t)1 << 20)
+
+/* What each worker thread reuses from one object to the next. */
+struct load_worker {
+    struct buf file, scratch;
+    struct data_date_memo *memo;
+};
+
+/* Objects (files to read, or in-memory sources) read one task each into a
+ * row table of their own; merged in object order afterwards. */
+struct load_job {
+    const struct data_layout_spec *spec;
+    char **files;                   /* files to read, or NULL */
+    const struct data_source *srcs; /* in-memory objects when files is NULL */
+    struct data_rows *parts;        /* per object */
+    struct bt_err *errs;            /* per object */
+    int *rcs;                       /* per object */
+    struct load_worker *w;          /* per worker */
+    size_t first_bad;               /* lowest failed object so far (atomic) */
+};
+
+/* Reads one object: the file (when files are read), gunzip, parse. */
+static void load_task(void *ctx, int task, int worker) {
+    struct load_job *j = ctx;
+    struct load_worker *w = &j->w[worker];
+    struct data_rows *t = &j->parts[task];
+    struct bt_err *err = &j->errs[task];
+    data_rows_init(t);
+    /* an earlier object failed: its error is the one reported, this one's
+     * rows would be dropped (objects before it still run, so the first
+     * error is always found whatever the thread count) */
+    if ((size_t)task > __atomic_load_n(&j->first_bad, __ATOMIC_RELAXED)) return;
+    struct data_source src;
+    int rc = 0;
+    if (j->files) {
+        rc = read_file(j->files[task], &w->file, err);
+        src = (struct data_source){j->files[task], w->file.p ? w->file.p : "", w->file.len};
+    } else {
+        src = j->srcs[task];
+    }
+    t->dates = w->memo; /* the date memo is a pure cache: share it per worker */
+    if (!rc) rc = data_read_source(t, j->spec, &src, &w->scratch, err);
+    w->memo = t->dates;
+    t->dates = NULL;
+    j->rcs[task] = rc;
+    if (rc) {
+        size_t cur = __atomic_load_n(&j->first_bad, __ATOMIC_RELAXED);
+        while ((size_t)task < cur &&
+               !__atomic_compare_exchange_n(&j->first_bad, &cur, (size_t)task, 0, __ATOMIC_RELAXED,
+                                            __ATOMIC_RELAXED)) {
+        }
+    }
+}
+
+/* Reads n objects into t, exactly as reading them one after the other into
+ * t would: the parts are appended in object order (data_rows_append keeps
+ * row order and symbol ids), and the error is the first in object order. */
+static int load_parallel(struct data_rows *t, const struct data_layout_spec *spec, char **files,
+                         const struct data_source *srcs, size_t n, struct bt_err *err) {
+    int nw = par_threads();
+    struct load_job j = {spec, files, srcs, NULL, NULL, NULL, NULL, (size_t)-1};
+    j.parts = calloc(n, sizeof *j.parts);
+    j.errs = calloc(n, sizeof *j.errs);
+    j.rcs = calloc(n, sizeof *j.rcs);
+    j.w = calloc((size_t)nw, sizeof *j.w);
+    if (!j.parts || !j.errs || !j.rcs || !j.w) abort();
+    for (size_t i = 0; i < n; i++)
+        j.errs[i] = (struct bt_err)BT_ERR_INIT;
+    par_run((int)n, load_task, &j);
+    int rc = 0;
+    if (j.first_bad < n) {
+        rc = j.rcs[j.first_bad];
+        if (err) *err = j.errs[j.first_bad];
+    } else {
+        size_t rows = t->n;
+        for (size_t i = 0; i < n; i++)
+            rows += j.parts[i].n;
+        if (rows > t->cap) {
+            t->rows = realloc(t->rows, rows * sizeof *t->rows);
+            if (!t->rows) abort();
+            t->cap = rows;
+        }
+        for (size_t i = 0; i < n; i++) {
+            data_rows_append(t, &j.parts[i]);
+            data_rows_free(&j.parts[i]);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        data_rows_free(&j.parts[i]);
+    for (int w = 0; w < nw; w++) {
+        buf_free(&j.w[w].file);
+        buf_free(&j.w[w].scratch);
+        free(j.w[w].memo);
+    }
+    free(j.parts);
+    free(j.errs);
+    free(j.rcs);
+    free(j.w);
+    return rc;
+}
+
+/* Whether to read n objects on the worker threads. */
+static int load_in_parallel(size_t n) {
+    return n >= 2 && data_load_threads != 1 && par_threads() > 1 && n <= (size_t)INT32_MAX;
+}
+
 int data_load_files(const char *const *paths, size_t n, enum data_layout layout,
                     const struct data_opts *opts, struct panel *out, struct bt_err *err) {
     const struct data_layout_spec *spec = data_layout_spec(layout);
@@ -170,10 +282,14 @@ int data_load_files(const char *const *paths, size_t n, enum data_layout layout,
     memset(out, 0, sizeof *out);
     data_rows_init(&t);
     if ((rc = data_list_files(paths, n, layout, &files, &nfiles, err))) goto fail;
-    for (size_t i = 0; i < nfiles; i++) {
-        if ((rc = read_file(files[i], &file, err))) goto fail;
-        struct data_source src = {files[i], file.p ? file.p : "", file.len};
-        if ((rc = data_read_source(&t, spec, &src, &scratch, err))) goto fail;
+    if (load_in_parallel(nfiles)) {
+        if ((rc = load_parallel(&t, spec, files, NULL, nfiles, err))) goto fail;
+    } else {
+        for (size_t i = 0; i < nfiles; i++) {
+            if ((rc = read_file(files[i], &file, err))) goto fail;
+            struct data_source src = {files[i], file.p ? file.p : "", file.len};
+            if ((rc = data_read_source(&t, spec, &src, &scratch, err))) goto fail;
+        }
     }
     rc = finish(&t, opts, out, err);
 fail:
@@ -184,77 +300,27 @@ fail:
     return rc;
 }
 
-/* Threads data_load_sources may read with (the caller's own included); 1
- * reads sequentially. Tests set it to compare the two. */
-int data_load_threads = 2;
-
-/* Below this many bytes a second thread costs more than it saves. */
-#define DATA_PAR_MIN_BYTES ((size_t)4 << 20)
-
-/* One contiguous run of sources read into its own row table. */
-struct read_part {
-    const struct data_layout_spec *spec;
-    const struct data_source *srcs;
-    size_t n;
-    struct data_rows t;
-    struct bt_err err;
-    int rc;
-};
-
-/* Reads a part's sources in order, stopping at the first error. */
-static void *read_part_run(void *arg) {
-    struct read_part *p = arg;
-    struct buf scratch = BUF_INIT;
-    for (size_t i = 0; i < p->n && !p->rc; i++)
-        p->rc = data_read_source(&p->t, p->spec, &p->srcs[i], &scratch, &p->err);
-    buf_free(&scratch);
-    return NULL;
-}
-
-/* Reads srcs into t, on two threads when there is enough to split: each half
- * into its own table, the second appended to the first, and the first
- * error in source order reported, so the result is the sequential one. */
-static int read_sources(struct data_rows *t, const struct data_layout_spec *spec,
-                        const struct data_source *srcs, size_t n, struct bt_err *err) {
-    size_t total = 0, half = 0, acc = 0;
-    for (size_t i = 0; i < n; i++)
-        total += srcs[i].len;
-    while (half < n && acc + srcs[half].len / 2 < total / 2)
-        acc += srcs[half++].len;
-    pthread_t th;
-    struct read_part b = {spec, srcs + half, n - half, {0}, BT_ERR_INIT, 0};
-    data_rows_init(&b.t); /* before the thread starts: it owns b from then on */
-    if (data_load_threads < 2 || n < 2 || total < DATA_PAR_MIN_BYTES || half == 0 || half == n ||
-        pthread_create(&th, NULL, read_part_run, &b)) {
-        struct read_part all = {spec, srcs, n, *t, BT_ERR_INIT, 0};
-        data_rows_free(&b.t);
-        read_part_run(&all);
-        *t = all.t;
-        if (all.rc && err) *err = all.err;
-        return all.rc;
-    }
-    struct read_part a = {spec, srcs, half, *t, BT_ERR_INIT, 0};
-    read_part_run(&a);
-    pthread_join(th, NULL);
-    *t = a.t;
-    int rc = a.rc ? a.rc : b.rc;
-    if (rc && err) *err = a.rc ? a.err : b.err;
-    if (!rc) data_rows_append(t, &b.t);
-    data_rows_free(&b.t);
-    return rc;
-}
-
 int data_load_sources(const struct data_source *srcs, size_t n, enum data_layout layout,
                       const struct data_opts *opts, struct panel *out, struct bt_err *err) {
     const struct data_layout_spec *spec = data_layout_spec(layout);
     struct data_rows t;
+    struct buf scratch = BUF_INIT;
     int rc = 0;
     memset(out, 0, sizeof *out);
     if (!spec) return bt_err_set(err, BT_EINPUT, NULL, "unknown layout %d", (int)layout);
     data_rows_init(&t);
-    if ((rc = read_sources(&t, spec, srcs, n, err))) goto fail;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += srcs[i].len;
+    if (load_in_parallel(n) && total >= DATA_PAR_MIN_BYTES) {
+        if ((rc = load_parallel(&t, spec, NULL, srcs, n, err))) goto fail;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if ((rc = data_read_source(&t, spec, &srcs[i], &scratch, err))) goto fail;
+    }
     rc = finish(&t, opts, out, err);
 fail:
+    buf_free(&scratch);
     data_rows_free(&t);
     return rc;
 }

@@ -65,14 +65,14 @@ enum {
 
 struct data_date_memo;
 
-/* One data row as read: raw (unadjusted) values, NaN where empty. */
+/* One data row as read: raw (unadjusted) values, NaN where empty. 64 bytes:
+ * the table is the load's biggest array, written once and read twice. */
+#define DATA_MAX_SYMS ((size_t)1 << 28)
 struct data_row {
-    int32_t date;   /* YYYYMMDD */
-    uint32_t sym;   /* interned symbol id */
-    uint32_t src;   /* index into data_rows.src_names */
-    uint32_t line;  /* 1-based line in its source */
-    uint32_t flags; /* ROW_* */
-    double o, h, l, c, v, vwap, adj;
+    int32_t date;                    /* YYYYMMDD */
+    uint32_t sym : 28;               /* interned symbol id (< DATA_MAX_SYMS) */
+    uint32_t flags : 4;              /* ROW_* */
+    double o, h, l, c, v, vwap, adj; /* in this order: readers index them */
 };
 
 struct data_rows {
@@ -100,12 +100,14 @@ static inline const char *data_rows_sym(const struct data_rows *t, uint32_t id) 
 uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n);
 
 /* Reads one plain (already inflated) CSV object into t. Rows are parsed in
- * place by a fast path; any row it does not fully accept is re-read by the
- * general tokenizer, which also makes every error message. Tests and fuzzers
+ * place by fast paths (a row split at its commas first, else one pass over
+ * it); any row they do not fully accept is re-read by the general
+ * tokenizer, which also makes every error message. Tests and fuzzers
  * set data_read_fast_path = 0 to check that both paths agree. */
 extern int data_read_fast_path;
-/* Threads data_load_sources reads with (default 2; 1 = sequential). Both
- * give the same panel and the same first error; tests compare them. */
+/* 1 makes the loaders read sequentially; 0 (the default) reads several
+ * objects on par_threads() workers. Both give the same panel and the same
+ * first error; tests compare them. */
 extern int data_load_threads;
 int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
                   const char *csv, size_t len, struct bt_err *err);

@@ -11,10 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "data.h"
 #include "data_rows.h"
+#include "par.h"
 
 static char *shared(const char *rel) {
     static char path[4][1024];
@@ -386,6 +388,67 @@ static void test_gzip_files_equal_plain(void **state) {
     buf_free(&plain);
 }
 
+/* The whole-buffer inflate takes a single member sized by its trailer;
+ * everything else goes to zlib, with zlib's errors. */
+static void test_gzip_fallbacks(void **state) {
+    (void)state;
+    const char *d = "symbol,date,open,high,low,close,volume\nA,2020-01-02,1,2,1,2,3\n";
+    size_t dl = strlen(d);
+    unsigned char gz[512], two[1024];
+    size_t n = sizeof gz;
+    gzip_string(d, gz, &n);
+    struct buf out = BUF_INIT;
+    struct bt_err err = BT_ERR_INIT;
+    /* one member: exact bytes, NUL-terminated */
+    assert_int_equal(data_gunzip("a.gz", gz, n, &out, &err), 0);
+    assert_int_equal(out.len, dl);
+    assert_memory_equal(out.p, d, dl);
+    assert_int_equal(out.p[out.len], 0);
+    /* two members: both inflated */
+    memcpy(two, gz, n);
+    memcpy(two + n, gz, n);
+    assert_int_equal(data_gunzip("b.gz", two, 2 * n, &out, &err), 0);
+    assert_int_equal(out.len, 2 * dl);
+    assert_memory_equal(out.p + dl, d, dl);
+    /* trailing bytes that are not a member are ignored, as zlib always did */
+    memcpy(two + n, "junk", 4);
+    assert_int_equal(data_gunzip("c.gz", two, n + 4, &out, &err), 0);
+    assert_int_equal(out.len, dl);
+    /* a trailer whose size lies: refused (zlib's length check) */
+    memcpy(two, gz, n);
+    two[n - 4] ^= 1;
+    assert_int_equal(data_gunzip("d.gz", two, n, &out, &err), BT_EINPUT);
+    assert_string_equal(err.where, "d.gz");
+    assert_non_null(strstr(err.msg, "gzip"));
+    /* a size claim no deflate stream can make is not trusted for the buffer */
+    memcpy(two, gz, n);
+    two[n - 1] = 0x7f;
+    assert_int_equal(data_gunzip("e.gz", two, n, &out, &err), BT_EINPUT);
+    /* a bad CRC */
+    memcpy(two, gz, n);
+    two[n - 8] ^= 0xff;
+    assert_int_equal(data_gunzip("f.gz", two, n, &out, &err), BT_EINPUT);
+    assert_non_null(strstr(err.msg, "gzip"));
+    /* truncated: the same message zlib gave before */
+    assert_int_equal(data_gunzip("g.gz", gz, n - 6, &out, &err), BT_EINPUT);
+    assert_string_equal(err.msg, "gzip: truncated stream");
+    /* a big object (several deflate blocks) round-trips */
+    struct buf big = BUF_INIT;
+    for (int i = 0; i < 20000; i++)
+        buf_printf(&big, "S%d,2020-01-02,%d.25,%d.5,1,2,%d\n", i % 97, i, i + 1, i * 7);
+    size_t cap = big.len + 1024;
+    unsigned char *bz = malloc(cap);
+    assert_non_null(bz);
+    size_t bn = cap;
+    gzip_string(big.p, bz, &bn);
+    assert_int_equal(data_gunzip("big.gz", bz, bn, &out, &err), 0);
+    assert_int_equal(out.len, big.len);
+    assert_memory_equal(out.p, big.p, big.len);
+    free(bz);
+    buf_free(&big);
+    buf_free(&out);
+}
+
 /* The in-place fast path and the general tokenizer path read the same data
  * into the same panel, bit for bit. */
 static void test_fast_path_matches_general_path(void **state) {
@@ -409,29 +472,101 @@ static void test_fast_path_matches_general_path(void **state) {
     }
 }
 
-/* Loads srcs sequentially and on two threads: same status, same error (code,
- * message, file:line:column), same stats and a bit-identical panel. */
-static void assert_threads_agree(const struct data_source *srcs, size_t n) {
+/* Loads srcs (or, when srcs is NULL, the folder dir) sequentially and on 2
+ * and 3 worker threads: same status, same error (code, message,
+ * file:line:column), same stats and a bit-identical panel. */
+static void assert_threads_agree_on(const struct data_source *srcs, size_t n, const char *dir,
+                                    enum data_layout layout) {
     struct panel a, b;
     struct data_stats sa, sb;
     struct data_opts oa = {0, 0, &sa}, ob = {0, 0, &sb};
     struct bt_err ea = BT_ERR_INIT, eb = BT_ERR_INIT;
     memset(&sa, 0, sizeof sa);
-    memset(&sb, 0, sizeof sb);
     data_load_threads = 1;
-    int ra = data_load_sources(srcs, n, DATA_LAYOUT_YAHOO, &oa, &a, &ea);
-    data_load_threads = 2;
-    int rb = data_load_sources(srcs, n, DATA_LAYOUT_YAHOO, &ob, &b, &eb);
-    assert_int_equal(ra, rb);
-    assert_int_equal(ea.code, eb.code);
-    assert_string_equal(ea.msg, eb.msg);
-    assert_string_equal(ea.where, eb.where);
-    if (!ra) {
-        assert_memory_equal(&sa, &sb, sizeof sa);
-        assert_panels_equal(&a, &b);
+    int ra = srcs ? data_load_sources(srcs, n, layout, &oa, &a, &ea)
+                  : data_load_files(&dir, 1, layout, &oa, &a, &ea);
+    data_load_threads = 0;
+    for (int threads = 2; threads <= 3; threads++) {
+        par_set_threads(threads);
+        memset(&sb, 0, sizeof sb);
+        eb = (struct bt_err)BT_ERR_INIT;
+        int rb = srcs ? data_load_sources(srcs, n, layout, &ob, &b, &eb)
+                      : data_load_files(&dir, 1, layout, &ob, &b, &eb);
+        assert_int_equal(ra, rb);
+        assert_int_equal(ea.code, eb.code);
+        assert_string_equal(ea.msg, eb.msg);
+        assert_string_equal(ea.where, eb.where);
+        if (!ra) {
+            assert_memory_equal(&sa, &sb, sizeof sa);
+            assert_panels_equal(&a, &b);
+        }
+        panel_free(&b);
     }
+    par_set_threads(0);
+    panel_free(&a);
+}
+
+static void assert_threads_agree(const struct data_source *srcs, size_t n) {
+    assert_threads_agree_on(srcs, n, NULL, DATA_LAYOUT_YAHOO);
+}
+
+/* The real folders read from disk (read + gunzip + parse per file on the
+ * worker threads): the panel and stats do not depend on the thread count,
+ * set by par_set_threads or by BTPIPE_THREADS. */
+static void test_folder_threads_match_one(void **state) {
+    (void)state;
+    assert_threads_agree_on(NULL, 0, shared("sp500-5y"), DATA_LAYOUT_YAHOO);
+    assert_threads_agree_on(NULL, 0, shared("seed-ashare"), DATA_LAYOUT_ASHARE);
+    /* BTPIPE_THREADS is the default par_threads reads */
+    struct panel a, b;
+    struct bt_err err = BT_ERR_INIT;
+    const char *dir = shared("seed-ashare");
+    setenv("BTPIPE_THREADS", "1", 1);
+    assert_int_equal(par_threads(), 1);
+    assert_int_equal(data_load_files(&dir, 1, DATA_LAYOUT_ASHARE, NULL, &a, &err), 0);
+    setenv("BTPIPE_THREADS", "3", 1);
+    assert_int_equal(par_threads(), 3);
+    assert_int_equal(data_load_files(&dir, 1, DATA_LAYOUT_ASHARE, NULL, &b, &err), 0);
+    unsetenv("BTPIPE_THREADS");
+    assert_true(a.ndates > 100);
+    assert_panels_equal(&a, &b);
     panel_free(&a);
     panel_free(&b);
+}
+
+/* A folder with a bad file among good ones: whatever the thread count, the
+ * error is the first bad file's, in path order. */
+static void test_folder_first_error_wins(void **state) {
+    (void)state;
+    char dir[] = "/tmp/btpipe-data-threads-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *good = "Date,High,Low,Open,Close,Volume,Adj Close,Name\n"
+                       "2020-01-02,2,1,1.5,1.75,100,1.7,%s\n2020-01-03,2,1,1.5,1.5,100,1.45,%s\n";
+    char path[512], sym[16], body[512];
+    for (int i = 0; i < 12; i++) {
+        snprintf(sym, sizeof sym, "S%02d", i);
+        snprintf(path, sizeof path, "%s/%s_data.csv", dir, sym);
+        snprintf(body, sizeof body, good, sym, sym);
+        if (i == 5) body[60] = 'x';  /* bad number on line 2 */
+        if (i == 9) body[100] = '"'; /* a later error must not win */
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        fputs(body, f);
+        fclose(f);
+    }
+    assert_threads_agree_on(NULL, 0, dir, DATA_LAYOUT_YAHOO);
+    struct panel p;
+    struct bt_err err = BT_ERR_INIT;
+    const char *d = dir;
+    par_set_threads(3);
+    assert_int_equal(data_load_files(&d, 1, DATA_LAYOUT_YAHOO, NULL, &p, &err), BT_EINPUT);
+    par_set_threads(0);
+    assert_non_null(strstr(err.where, "S05_data.csv:2:"));
+    for (int i = 0; i < 12; i++) {
+        snprintf(path, sizeof path, "%s/S%02d_data.csv", dir, i);
+        unlink(path);
+    }
+    rmdir(dir);
 }
 
 /* Two reader threads give exactly the sequential result, duplicates across
@@ -501,6 +636,54 @@ static void test_two_threads_match_one(void **state) {
     free(plain);
     free(srcs);
     data_free_list(files, nf);
+}
+
+/* Loads one object with the fast paths on and off: same status, same error
+ * (message and file:line:column), bit-identical panel. */
+static void assert_paths_agree(const char *csv, size_t len, enum data_layout layout) {
+    struct data_source src = {"mut_data.csv", csv, len};
+    struct panel a, b;
+    struct bt_err ea = BT_ERR_INIT, eb = BT_ERR_INIT;
+    data_read_fast_path = 1;
+    int ra = data_load_sources(&src, 1, layout, NULL, &a, &ea);
+    data_read_fast_path = 0;
+    int rb = data_load_sources(&src, 1, layout, NULL, &b, &eb);
+    data_read_fast_path = 1;
+    assert_int_equal(ra, rb);
+    assert_string_equal(ea.msg, eb.msg);
+    assert_string_equal(ea.where, eb.where);
+    if (!ra) assert_panels_equal(&a, &b);
+    panel_free(&a);
+    panel_free(&b);
+}
+
+/* The row splitter (lines split at their commas before parsing) stands in
+ * front of the one-pass fast path: every byte of a long text is replaced in
+ * turn by bytes that change a row's shape (separators, quotes, signs, an
+ * exponent, a dot, CR) and both paths must still agree. */
+static void test_split_rows_match_general_path(void **state) {
+    (void)state;
+    struct buf csv = BUF_INIT;
+    buf_puts(&csv, "Date,High,Low,Open,Close,Volume,Adj Close,Name\n");
+    for (int i = 0; i < 24; i++)
+        buf_printf(&csv,
+                   "2015-01-%02d,%d.45000076293945,49.2,-51.06,%d.5800018310546875,%s,47.%d,%s\r\n",
+                   i + 2, 50 + i, 49 + i, i % 3 ? "18261300.0" : "", i, i % 5 ? "AAL" : "");
+    /* a long line (past the splitter's reach) and a quoted field */
+    buf_puts(&csv, "2015-02-02,1.000000000000000000000000000000000000000000000000000000000001,"
+                   "1,1,1,1,1,\"AAL\"\n2015-02-03,1,1,1,1,1,1,AAL");
+    char *m = malloc(csv.len + 1);
+    assert_non_null(m);
+    static const char subst[] = {',', '\n', '\r', '"', '-', '+', 'e', '.', 'x', '0', ' '};
+    for (size_t pos = 47; pos < csv.len; pos += 3) {
+        char c = subst[pos % sizeof subst];
+        memcpy(m, csv.p, csv.len);
+        m[pos] = c;
+        assert_paths_agree(m, csv.len, DATA_LAYOUT_YAHOO);
+    }
+    assert_paths_agree(csv.p, csv.len, DATA_LAYOUT_YAHOO);
+    free(m);
+    buf_free(&csv);
 }
 
 /* ---- malformed input: exact positions and column names ---- */
@@ -642,7 +825,11 @@ int main(void) {
         cmocka_unit_test(test_yahoo_symbol_from_file_name),
         cmocka_unit_test(test_sources_and_gzip),
         cmocka_unit_test(test_gzip_files_equal_plain),
+        cmocka_unit_test(test_gzip_fallbacks),
+        cmocka_unit_test(test_folder_threads_match_one),
+        cmocka_unit_test(test_folder_first_error_wins),
         cmocka_unit_test(test_fast_path_matches_general_path),
+        cmocka_unit_test(test_split_rows_match_general_path),
         cmocka_unit_test(test_two_threads_match_one),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_files_errors),
