@@ -10,13 +10,8 @@
 #include "strategy.h"
 #include "strategy_sort.h"
 
-double metrics_pearson(const double *x, const double *y, int n) {
-    if (n < 2) return NAN;
-    double mx = 0, my = 0;
-    for (int i = 0; i < n; i++) {
-        mx += x[i];
-        my += y[i];
-    }
+/* metrics_pearson given the sums of x and of y (in index order). */
+static double pearson_sums(const double *x, const double *y, int n, double mx, double my) {
     mx /= n;
     my /= n;
     double sxy = 0, sxx = 0, syy = 0;
@@ -29,6 +24,16 @@ double metrics_pearson(const double *x, const double *y, int n) {
     if (sxx == 0 || syy == 0) return NAN;
     double r = sxy / sqrt(sxx * syy);
     return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
+double metrics_pearson(const double *x, const double *y, int n) {
+    if (n < 2) return NAN;
+    double mx = 0, my = 0;
+    for (int i = 0; i < n; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    return pearson_sums(x, y, n, mx, my);
 }
 
 void metrics_rank_from_order(const double *x, const int *ord, int n, double *r) {
@@ -70,11 +75,43 @@ static int order_filter(const int *list, int nlist, const int *pos, int *out) {
     return m;
 }
 
+/* The Pearson correlation of average ranks, from ox (0..n-1 in ascending
+ * order of x) and ry (the y ranks, pair order). Ranks are multiples of 1/2,
+ * so every sum metrics_pearson would form over them -- the rank
+ * sums, the deviations from the mean rank (n + 1) / 2 and their products
+ * -- is exact in any order: done in integers over doubled ranks in x's
+ * order, the result is metrics_pearson's bit for bit, with x's ranks never
+ * stored (below 100,000 pairs, where n^3 < 2^53 keeps the double sums
+ * exact too). */
+static double rank_pearson(const double *x, const int *ox, const double *ry, int n) {
+    int64_t sxy = 0, sxx = 0, syy = 0, n1 = (int64_t)n + 1;
+    for (int i = 0; i < n;) {
+        double v = x[ox[i]];
+        int j = i + 1;
+        while (j < n && x[ox[j]] == v)
+            j++;
+        /* ranks i+1..j share (i + 1 + j) / 2: doubled and centred */
+        int64_t a = (int64_t)i + 1 + j - n1, by = 0;
+        for (int k = i; k < j; k++) {
+            int64_t b = (int64_t)(2 * ry[ox[k]]) - n1;
+            by += b;
+            syy += b * b;
+        }
+        sxy += a * by;
+        sxx += a * a * (j - i);
+        i = j;
+    }
+    if (sxx == 0 || syy == 0) return NAN;
+    double r = ((double)sxy / 4) / sqrt(((double)sxx / 4) * ((double)syy / 4));
+    return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
 void metrics_ic_day(const struct panel *p, const double *factor, int d, const int *xord, int nx,
                     const struct run_order *ro, double *scratch, int *iscratch, double *ic,
                     double *rank_ic, int *n_out) {
     int ns = p->nsyms, n = 0, ny = 0;
-    double *x = scratch, *y = scratch + ns, *rx = scratch + 2 * ns, *ry = scratch + 3 * ns;
+    double sx = 0, sy = 0;
+    double *x = scratch, *y = scratch + ns, *ry = scratch + 3 * ns;
     int *ox = iscratch, *oy = iscratch + ns, *pos = iscratch + 2 * ns;
     *ic = *rank_ic = NAN;
     if (n_out) *n_out = 0;
@@ -87,11 +124,14 @@ void metrics_ic_day(const struct panel *p, const double *factor, int d, const in
         if (!isfinite(f[s]) || isnan(ret[s])) continue;
         x[n] = f[s];
         y[n] = ret[s];
+        /* the sums metrics_pearson starts with, in its order */
+        sx += f[s];
+        sy += ret[s];
         pos[s] = n++;
     }
     if (n_out) *n_out = n;
     if (n < 2) return;
-    *ic = metrics_pearson(x, y, n);
+    *ic = pearson_sums(x, y, n, sx, sy);
     /* every pair's symbol is in both lists (finite factor, valid return) */
     if (order_filter(xord, nx, pos, ox) != n) abort();
     if (n == ny && ro->rank) {
@@ -102,8 +142,14 @@ void metrics_ic_day(const struct panel *p, const double *factor, int d, const in
         if (order_filter(yord, ny, pos, oy) != n) abort();
         metrics_rank_from_order(y, oy, n, ry);
     }
-    metrics_rank_from_order(x, ox, n, rx);
-    *rank_ic = metrics_pearson(rx, ry, n);
+    /* from about 2^17 pairs on the double sums would round: do them */
+    if (n < 100000) {
+        *rank_ic = rank_pearson(x, ox, ry, n);
+    } else {
+        double *rx = scratch + 2 * ns;
+        metrics_rank_from_order(x, ox, n, rx);
+        *rank_ic = metrics_pearson(rx, ry, n);
+    }
 }
 
 void metrics_ic_at(const struct panel *p, const double *factor, int d, double *ic,

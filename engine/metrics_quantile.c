@@ -112,3 +112,11 @@ void quantile_buckets_order(const double *x, const int *ord, int n, int q, int *
         bucket[ord[j]] = b;
     }
 }
+
+int quantile_ends(const double *x, const int *ord, int n, int q, double *lo, double *hi) {
+    double edges[RUN_MAX_QUANTILES + 1];
+    if (!qcut_edges(x, ord, n, q, edges)) return 0;
+    *lo = edges[1];
+    *hi = edges[q - 1];
+    return 1;
+}

@@ -44,6 +44,18 @@ void book_free(struct run_book *b) {
     memset(b, 0, sizeof *b);
 }
 
+void strategy_sync_last_close(struct run_book *b, const struct panel *p, int d0, int d1) {
+    const double *close = p->f[PF_CLOSE];
+    for (int s = 0; s < b->nsyms; s++)
+        for (int d = d1; d >= d0; d--) {
+            double c = close[panel_idx(p, d, s)];
+            if (isfinite(c)) {
+                b->last_close[s] = c;
+                break;
+            }
+        }
+}
+
 void run_output_free(struct run_output *out) {
     run_series_free(&out->series);
     free(out->state);
@@ -180,7 +192,7 @@ int run_pair_shared(const struct panel *p, const double *factor, const char *kin
         fo = order_for(sh->factor_order, &own_fo, p, factor, d0 > 0 ? d0 - 1 : 0, d1);
     if (!share_stats) ro = order_for(sh->ret_order, &own_ro, p, NULL, d0, d1);
     scratch = xcalloc(4 * ns, sizeof *scratch);
-    iscratch = xcalloc(4 * ns, sizeof *iscratch);
+    iscratch = xcalloc(5 * ns, sizeof *iscratch);
     run_series_alloc(&out->series, d1 - d0 + 1);
     double prev = initial;
     for (int d = d0; d <= d1; d++) {
@@ -208,6 +220,8 @@ int run_pair_shared(const struct panel *p, const double *factor, const char *kin
     } else {
         factor_stats(p, factor, fo, ro, d0, d1, q, scratch, iscratch, &out->series, qret);
     }
+    /* topk_dropout marks only the names it holds */
+    if (kind == RUN_TOPK_DROPOUT) strategy_sync_last_close(&b, p, d0, d1);
     b.date = p->dates[d1];
     if ((rc = state_write(&b, p, &st, err))) goto fail;
     out->state_len = st.len;

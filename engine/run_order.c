@@ -18,20 +18,12 @@ void run_order_build(struct run_order *o, const double *x, int nsyms, int d0, in
     o->rank = NULL;
     o->cnt = calloc(nd > 0 ? (size_t)nd : 1, sizeof *o->cnt);
     o->sym = malloc((nd > 0 ? (size_t)nd : 1) * ns * sizeof *o->sym);
-    uint32_t *key = malloc(2 * ns * sizeof *key);
-    int *tmp = malloc(ns * sizeof *tmp);
-    if (!o->cnt || !o->sym || !key || !tmp) abort();
-    for (int d = d0; d <= d1; d++) {
-        const double *row = x + (size_t)d * ns;
-        int *sym = o->sym + (size_t)(d - d0) * ns, n = 0;
-        /* symbols go in ascending, so the stable sort breaks ties by symbol */
-        for (int s = 0; s < nsyms; s++)
-            if (!isnan(row[s])) sym[n++] = s;
-        sort_order_doubles(row, sym, n, key, tmp);
-        o->cnt[d - d0] = n;
-    }
-    free(key);
-    free(tmp);
+    uint64_t *scratch = malloc(2 * ns * sizeof *scratch);
+    if (!o->cnt || !o->sym || !scratch) abort();
+    for (int d = d0; d <= d1; d++)
+        o->cnt[d - d0] =
+            sort_order_row(x + (size_t)d * ns, nsyms, o->sym + (size_t)(d - d0) * ns, scratch);
+    free(scratch);
 }
 
 void run_order_returns(struct run_order *o, const struct panel *p, int d0, int d1) {

@@ -1,5 +1,6 @@
 /* state.c -- writes and reads the run state file described in state.h. */
 #include <ctype.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,44 @@ static int sym_ok(const char *s) {
     return 1;
 }
 
+int state_hexfloat(double x, char *out) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    int e = (int)(u >> 52 & 0x7ff), n = 0;
+    uint64_t man = u & (((uint64_t)1 << 52) - 1);
+    /* subnormals, infinities and NaNs: rare, and printf's own business */
+    if (e == 0x7ff || (e == 0 && man != 0)) return snprintf(out, 32, "%a", x);
+    if (u >> 63) out[n++] = '-';
+    out[n++] = '0';
+    out[n++] = 'x';
+    out[n++] = e ? '1' : '0';
+    if (man) {
+        /* 13 hex digits, trailing zeros dropped as glibc does */
+        int digits = 13;
+        while (!(man & 15)) {
+            man >>= 4;
+            digits--;
+        }
+        out[n++] = '.';
+        for (int i = digits - 1; i >= 0; i--)
+            out[n + i] = "0123456789abcdef"[man & 15], man >>= 4;
+        n += digits;
+    }
+    int ex = e ? e - 1023 : 0;
+    out[n++] = 'p';
+    out[n++] = ex < 0 ? '-' : '+';
+    if (ex < 0) ex = -ex;
+    char d[8];
+    int nd = 0;
+    do
+        d[nd++] = (char)('0' + ex % 10), ex /= 10;
+    while (ex);
+    while (nd)
+        out[n++] = d[--nd];
+    out[n] = '\0';
+    return n;
+}
+
 int state_write(const struct run_book *b, const struct panel *p, struct buf *out,
                 struct bt_err *err) {
     buf_printf(out, "%s %d\nkind %s\ndate %d\nvalue %a\ncash %a\n", STATE_MAGIC, STATE_VERSION,
@@ -24,8 +63,18 @@ int state_write(const struct run_book *b, const struct panel *p, struct buf *out
         if (!sym_ok(p->syms[s]))
             return bt_err_set(err, BT_EINPUT, "state", "symbol '%s' cannot be written to a state",
                               p->syms[s] ? p->syms[s] : "");
-        buf_printf(out, "sym %s %a %a %a %a %a\n", p->syms[s], b->last_close[s], b->pos[s],
-                   b->cash_s[s], b->pend[s], b->entry[s]);
+        /* printf's %a, formatted here: a signal state lists every symbol */
+        const double v[5] = {b->last_close[s], b->pos[s], b->cash_s[s], b->pend[s], b->entry[s]};
+        char line[5 * 33 + 2];
+        int n = 0;
+        for (int i = 0; i < 5; i++) {
+            line[n++] = ' ';
+            n += state_hexfloat(v[i], line + n);
+        }
+        line[n++] = '\n';
+        buf_puts(out, "sym ");
+        buf_puts(out, p->syms[s]);
+        buf_append(out, line, (size_t)n);
     }
     buf_puts(out, "end\n");
     return 0;

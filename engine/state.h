@@ -27,6 +27,10 @@
 #define STATE_MAGIC "btpipe-run-state"
 #define STATE_VERSION 1
 
+/* x as printf's "%a" writes it (glibc), NUL-terminated, into out (32
+ * bytes); returns the length. */
+int state_hexfloat(double x, char *out);
+
 int state_write(const struct run_book *b, const struct panel *p, struct buf *out,
                 struct bt_err *err);
 /* Fills b (already book_init'ed for the panel and the expected kind) from

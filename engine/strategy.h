@@ -86,7 +86,7 @@ void book_free(struct run_book *b);
 void strategy_signal_step(struct run_book *b, const struct panel *p, const double *factor, int d,
                           const struct run_params *prm, struct run_day *out);
 /* The cross-sectional ones also take `order`, the factor's run_order (it
- * must cover d); scratch is 2*nsyms doubles, iscratch 3*nsyms ints. */
+ * must cover d); scratch is 2*nsyms doubles, iscratch 5*nsyms ints. */
 void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *factor,
                        const struct run_order *order, int d, const struct run_params *prm,
                        double *scratch, int *iscratch, struct run_day *out);
@@ -94,10 +94,23 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
                         const struct run_order *order, int d, const struct run_params *prm,
                         int *iscratch, struct run_day *out);
 
-/* Moves every position (a currency amount) by its symbol's close-to-close
- * return, a day without a bar counting as unchanged, and records the closes;
- * returns the day's profit. Shared by long_short_quantile and topk_dropout. */
-double strategy_mark(struct run_book *b, const struct panel *p, int d);
+/* Moves the positions (currency amounts) of the n listed symbols (in symbol
+ * order; at least every one with a position) by their close-to-close
+ * return, a day without a bar counting as unchanged, and records their
+ * closes; returns the day's profit, the same bits as a walk over every
+ * symbol. The closes of the names not listed are the caller's to record
+ * (strategy_sync_last_close). Shared by long_short_quantile and
+ * topk_dropout. */
+double strategy_mark_list(struct run_book *b, const struct panel *p, int d, const int *list, int n);
+/* The symbols with a position (pos != 0), ascending, into list; returns
+ * how many. */
+int strategy_held(const struct run_book *b, int *list);
+/* cash + the sum of every position in symbol order, bit for bit, from the
+ * n names strategy_held listed. */
+double strategy_book_sum(const struct run_book *b, const int *list, int n);
+/* Each symbol's last close as a walk over dates d0..d1 would have left it:
+ * its last finite close there, else what the book held. */
+void strategy_sync_last_close(struct run_book *b, const struct panel *p, int d0, int d1);
 
 /* alphalens/pandas.qcut bucket (0-based, 0 = lowest) of each of the n values
  * x (all finite) into q quantiles: edges are numpy's linear quantiles at
@@ -106,6 +119,12 @@ double strategy_mark(struct run_book *b, const struct panel *p, int d);
 void quantile_buckets(const double *x, int n, int q, double *sorted, int *bucket);
 /* Same, given ord = 0..n-1 in ascending order of x (no sort needed). */
 void quantile_buckets_order(const double *x, const int *ord, int n, int q, int *bucket);
+
+/* The edges that bound the lowest and the highest of quantile_buckets_order's
+ * buckets: with ascending inner edges (returns 1), a value is in bucket 0
+ * iff <= *lo and in bucket q-1 iff > *hi. Returns 0 (edges out of order, a
+ * rounding case) when only the bucket scan can tell. */
+int quantile_ends(const double *x, const int *ord, int n, int q, double *lo, double *hi);
 
 /* What pairs over one panel can share (every field may be NULL):
  *   stats_from    a finished run over the same panel rows with the same

@@ -1,6 +1,7 @@
 /* strategy_sort.h -- the engine's cross-section sorts (engine-internal).
  *
- * sort_order_doubles is the one sort per (factor, date) behind run_order.
+ * sort_order_row is the one sort per (factor, date) behind run_order;
+ * sort_order_doubles orders a given list of symbols the same way.
  *
  * STRATEGY_SORT_DEFINE(name, less) defines
  *     static void name(int *idx, int n, const double *x)
@@ -34,6 +35,12 @@ static inline uint64_t sort_key(double x) {
  * four byte passes instead of eight), then an insertion pass orders the rare neighbours that share
  * those bits by the whole key. key: 2n scratch, tmp: n ints. */
 void sort_order_doubles(const double *x, int *sym, int n, uint32_t *key, int *tmp);
+/* The same order of one row's non-NaN values: sym gets the symbols s in
+ * [0, nsyms) with row[s] not NaN, in ascending (value, symbol) order;
+ * returns how many. The NaN filter and the keys are one pass over the row,
+ * and each radix pass moves one word (key and symbol packed). scratch:
+ * 2*nsyms words. */
+int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch);
 
 #define STRATEGY_SORT_DEFINE(name, less)                                                           \
     static void name(int *idx, int n, const double *x) {                                           \

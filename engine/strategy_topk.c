@@ -12,7 +12,6 @@
 #include <stdlib.h>
 
 #include "strategy.h"
-#include "strategy_sort.h"
 
 /* i before j: best score first, NaN last, then symbol order (a total
  * order). */
@@ -23,28 +22,50 @@ static inline int topk_before(const double *score, int i, int j) {
     return i < j;
 }
 
-STRATEGY_SORT_DEFINE(topk_sort, topk_before)
-
-/* The best `want` candidates (not held, a bar today, a finite score), best
- * first, from the factor's ascending (score, symbol) order read backwards
- * with each run of equal scores turned back to ascending symbols
- * (topk_before's order). Only the few best are ever bought, so the walk
- * stops there instead of ordering the whole cross-section. Returns how
- * many (fewer than want when the date has fewer). */
-static int topk_candidates(const struct run_book *b, const double *score, const double *crow,
-                           const int *list, int nlist, int want, int *cand) {
-    int nc = 0;
-    for (int i = nlist - 1; i >= 0 && nc < want;) {
-        int j = i;
-        while (j > 0 && score[list[j - 1]] == score[list[i]])
-            j--;
-        for (int k = j; k <= i && nc < want; k++) {
-            int s = list[k];
-            if (b->pos[s] <= 0 && isfinite(crow[s]) && isfinite(score[s])) cand[nc++] = s;
+/* Turns each run of equal scores in v[0..n) back to ascending symbols: a
+ * walk down the ascending (score, symbol) order lists them descending. */
+static void reverse_ties(const double *score, int *v, int n) {
+    for (int i = 0; i < n;) {
+        int j = i + 1;
+        while (j < n && score[v[j]] == score[v[i]])
+            j++;
+        for (int a = i, z = j - 1; a < z; a++, z--) {
+            int t = v[a];
+            v[a] = v[z];
+            v[z] = t;
         }
-        i = j - 1;
+        i = j;
     }
-    return nc;
+}
+
+/* The held names with a score (nheld of them) into last and the best `want`
+ * candidates (not held, a bar today, a finite score) into cand, each in
+ * topk_before's order: the factor's ascending (score, symbol) order read
+ * backwards, each run of equal scores then turned back to ascending
+ * symbols. One walk instead of a sort of the held names; it stops once it
+ * has both, though not inside the run of the last candidate's score,
+ * since the lowest symbols of that run are the ones wanted. cand needs
+ * room for nlist names. Returns how many candidates (fewer than want when
+ * the date has fewer). */
+static int topk_walk(const struct run_book *b, const double *score, const double *crow,
+                     const int *list, int nlist, int nheld, int *last, int want, int *cand) {
+    int nc = 0, nl = 0, i = nlist - 1;
+    /* past want, candidates still come while the score is the want-th's */
+    for (; i >= 0 && (nc < want || nl < nheld); i--) {
+        int s = list[i];
+        if (b->pos[s] > 0)
+            last[nl++] = s;
+        else if ((nc < want || (want > 0 && score[s] == score[cand[want - 1]])) &&
+                 isfinite(crow[s]) && isfinite(score[s]))
+            cand[nc++] = s;
+    }
+    for (; want > 0 && nc >= want && i >= 0 && score[list[i]] == score[cand[want - 1]]; i--) {
+        int s = list[i];
+        if (b->pos[s] <= 0 && isfinite(crow[s]) && isfinite(score[s])) cand[nc++] = s;
+    }
+    reverse_ties(score, last, nl);
+    reverse_ties(score, cand, nc);
+    return nc < want ? nc : want;
 }
 
 void strategy_topk_step(struct run_book *b, const struct panel *p, const double *factor,
@@ -52,18 +73,29 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
                         int *iscratch, struct run_day *out) {
     const double *close = p->f[PF_CLOSE];
     const double *score = factor + panel_idx(p, d, 0), *crow = close + panel_idx(p, d, 0);
-    int ns = p->nsyms, nlast = 0, ncand = 0, k = prm->k, ndrop = prm->n, nlist = 0;
+    int ns = p->nsyms, nlast = 0, ncand = 0, k = prm->k, ndrop = prm->n, nlist = 0, nheld = 0;
     int *last = iscratch, *cand = iscratch + ns, *comb = iscratch + 2 * ns;
     double c = prm->cost_bps * 1e-4, traded = 0;
-    strategy_mark(b, p, d);
+    /* the names with a position, in symbol order (comb is free until the
+     * merge): only they move when marked */
+    nheld = strategy_held(b, comb);
+    strategy_mark_list(b, p, d, comb, nheld);
     /* held names: about k of them, their scores possibly NaN or infinite */
-    for (int s = 0; s < ns; s++)
-        if (b->pos[s] > 0) last[nlast++] = s;
-    topk_sort(last, nlast, score);
+    int nscored = 0;
+    for (int i = 0; i < nheld; i++) {
+        int s = comb[i];
+        nlast += b->pos[s] > 0;
+        nscored += b->pos[s] > 0 && !isnan(score[s]);
+    }
     const int *list = run_order_at(order, d, &nlist);
     if (!list) abort(); /* run_pair_shared always passes an order covering d */
     int want = ndrop + k - nlast;
-    ncand = topk_candidates(b, score, crow, list, nlist, want < 0 ? 0 : want, cand);
+    ncand = topk_walk(b, score, crow, list, nlist, nscored, last, want < 0 ? 0 : want, cand);
+    /* then the held names without a score, in symbol order */
+    for (int i = 0, m = nscored; i < nheld; i++) {
+        int s = comb[i];
+        if (b->pos[s] > 0 && isnan(score[s])) last[m++] = s;
+    }
     int ntoday = ndrop + k - nlast;
     ntoday = ntoday < 0 ? 0 : ntoday > ncand ? ncand : ntoday;
     /* last and today are each sorted and disjoint: merging them is sorting
@@ -93,15 +125,14 @@ void strategy_topk_step(struct run_book *b, const struct panel *p, const double 
         double share = b->cash / nbuy, notional = share / (1.0 + c);
         for (int i = 0; i < nbuy; i++) {
             b->pos[cand[i]] = notional;
+            /* bought at this close, which is what a mark would have kept */
+            b->last_close[cand[i]] = crow[cand[i]];
             traded += notional;
         }
         b->cash -= share * nbuy;
         if (b->cash < 0) b->cash = 0; /* rounding dust, never a real debt */
     }
-    double value = b->cash;
-    for (int s = 0; s < ns; s++)
-        value += b->pos[s];
-    b->value = value;
-    out->value = value;
+    b->value = strategy_book_sum(b, comb, strategy_held(b, comb));
+    out->value = b->value;
     out->traded = traded;
 }

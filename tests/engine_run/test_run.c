@@ -14,6 +14,7 @@
 #include "expr.h"
 #include "metrics_calc.h"
 #include "run.h"
+#include "state.h"
 #include "strategy.h"
 
 static const char *const kinds[] = {"signal", "long_short_quantile", "topk_dropout"};
@@ -323,6 +324,46 @@ static void test_state_errors(void **st) {
 
 /* Hostile state bytes (the state comes back from storage): every mutation
  * either parses or is refused as bad input; never a crash (run under ASan). */
+/* The state's own %a formatter writes exactly what printf writes: random
+ * bit patterns (every exponent, subnormals, NaNs), round numbers and the
+ * special values. */
+static void test_state_hexfloat(void **st) {
+    (void)st;
+    static const double sp[] = {0.0,
+                                -0.0,
+                                1.0,
+                                -1.0,
+                                0.5,
+                                100000.0,
+                                1e-300,
+                                4.9e-324,
+                                2.2250738585072014e-308,
+                                1.7976931348623157e308,
+                                INFINITY,
+                                -INFINITY,
+                                NAN,
+                                -NAN,
+                                0.1,
+                                3.0,
+                                1.0 / 3};
+    uint64_t r = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < 200000; i++) {
+        double x;
+        if (i < (int)(sizeof sp / sizeof sp[0])) {
+            x = sp[i];
+        } else {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            uint64_t u = i % 3 ? r : r & ~(((uint64_t)1 << (4 * (i % 13))) - 1);
+            memcpy(&x, &u, sizeof x);
+        }
+        char got[32], want[64];
+        int n = state_hexfloat(x, got);
+        snprintf(want, sizeof want, "%a", x);
+        assert_string_equal(got, want);
+        assert_int_equal(n, (int)strlen(want));
+    }
+}
+
 static void test_state_mutations(void **st) {
     (void)st;
     struct panel p;
@@ -585,6 +626,7 @@ int main(void) {
         cmocka_unit_test(test_no_lookahead),
         cmocka_unit_test(test_incremental),
         cmocka_unit_test(test_state_errors),
+        cmocka_unit_test(test_state_hexfloat),
         cmocka_unit_test(test_state_mutations),
         cmocka_unit_test(test_lsq_book),
         cmocka_unit_test(test_topk_rule),

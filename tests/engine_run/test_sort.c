@@ -80,6 +80,38 @@ static void test_sort_matches_comparison_sort(void **st) {
     free(key);
 }
 
+/* sort_order_row filters the NaNs and sorts in one go: the same order as
+ * the comparison sort over the non-NaN values, for every flavour of value
+ * and clusters that only the lower halves of the keys tell apart. */
+static void test_sort_row_matches_comparison_sort(void **st) {
+    (void)st;
+    const int sizes[] = {0, 1, 2, 5, 23, 100, 482, 1000};
+    enum { MAXN = 1000 };
+    double *x = malloc(MAXN * sizeof *x);
+    int *got = malloc(MAXN * sizeof *got), *want = malloc(MAXN * sizeof *want);
+    uint64_t *scratch = malloc(2 * MAXN * sizeof *scratch);
+    for (int rep = 0; rep < 200; rep++)
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+            int n = sizes[si], mix = rep % 6, m = 0;
+            for (int i = 0; i < n; i++)
+                x[i] = rng() % 4 == 0 ? NAN : draw(mix == 5 ? (int)(rng() % 5) : mix);
+            for (int i = 0; i < n; i++)
+                if (!isnan(x[i])) want[m++] = i;
+            cmp_x = x;
+            qsort(want, (size_t)m, sizeof *want, cmp_value_index);
+            memset(got, 0xff, MAXN * sizeof *got);
+            assert_int_equal(sort_order_row(x, n, got, scratch), m);
+            for (int i = 0; i < m; i++)
+                if (got[i] != want[i])
+                    fail_msg("n=%d mix=%d: position %d holds %d, want %d", n, mix, i, got[i],
+                             want[i]);
+        }
+    free(x);
+    free(got);
+    free(want);
+    free(scratch);
+}
+
 static void test_run_order_skips_nan(void **st) {
     (void)st;
     /* 2 dates x 4 symbols */
@@ -125,6 +157,7 @@ static void test_quantile_walk_matches_scan(void **st) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort_matches_comparison_sort),
+        cmocka_unit_test(test_sort_row_matches_comparison_sort),
         cmocka_unit_test(test_run_order_skips_nan),
         cmocka_unit_test(test_quantile_walk_matches_scan),
     };
