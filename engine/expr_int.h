@@ -13,6 +13,7 @@
 
 #include "err.h"
 #include "expr.h"
+#include "par.h"
 
 enum expr_op {
     /* leaves */
@@ -184,11 +185,44 @@ struct expr_val {
     double s;
 };
 
+/* Parallel split of a kernel's work (engine/par.h): the kernels cut their
+ * output into contiguous ranges of cells, rows or columns, one a task, and
+ * compute each output cell with exactly the serial arithmetic, so results
+ * are bit-identical for any thread or task count. */
+enum { EXPR_PAR_MIN_CELLS = 1 << 15 }; /* below this a split costs more than it saves */
+/* Tasks to cut work of `cells` cells into: one when small or single-threaded,
+ * else a few per thread so a thread slowed by other load takes fewer. */
+static inline int expr_par_tasks(size_t cells) {
+    int th = par_threads();
+    if (th < 2 || cells < 2 * (size_t)EXPR_PAR_MIN_CELLS) return 1;
+    size_t t = cells / EXPR_PAR_MIN_CELLS, want = (size_t)th * 4;
+    return (int)(t < want ? t : want);
+}
+/* Start of range k of n ranges splitting 0..total (k == n gives total). */
+static inline size_t expr_split(size_t total, int n, int k) {
+    return total / (size_t)n * (size_t)k + total % (size_t)n * (size_t)k / (size_t)n;
+}
+
+/* A panel-sized buffer of cells doubles (free() it). Backed by transparent
+ * huge pages where the kernel offers them on request: a fresh buffer of
+ * 4 KiB pages costs a fault per page (about a tenth of the evaluation's
+ * time in perf, the results alone being fifty such buffers). Aborts when out of memory. */
+double *expr_panel_alloc(size_t cells);
+
 double expr_elem_scalar(int op, double x, double y, double z);
 void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out);
 /* x is ndates*nsyms; out likewise. win >= 1 (delay/delta >= 1 too). */
 void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
                   int ndates, int nsyms, double *out);
+/* Panel-sized scratch buffers expr_eval_ts_scratch can use for op and win
+ * (the block sums of long windows), 0 when it needs none. */
+enum { EXPR_TS_MAX_SCRATCH = 4 };
+int expr_ts_scratch_count(int op, int win);
+/* expr_eval_ts with that scratch supplied (NULL: allocated inside): each
+ * ndates*nsyms doubles, contents ignored and clobbered. expr_prog passes
+ * buffers from its pool, fresh pages costing a fault and zeroing each. */
+void expr_eval_ts_scratch(int op, const double *x, const double *y, int win, const int32_t *dates,
+                          int ndates, int nsyms, double *out, double *const *scratch);
 
 /* Date blocks for window sums (expr_ops_block.c): row t's block spans rows
  * bstart[t]..bend[t]. Returns -1 when dates are missing or not strictly
@@ -197,6 +231,10 @@ int expr_blocks_make(const int32_t *dates, int ndates, int win, int *bstart, int
 /* Per-block prefix and suffix sums of x (or x*x when square). */
 void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
                                const int *bend, int square, double *pre, double *suf);
+/* The same for symbols s0..s1-1 only (each column's sums are its own). */
+void expr_blocks_prefix_suffix_cols(const double *x, int ndates, int nsyms, int s0, int s1,
+                                    const int *bstart, const int *bend, int square, double *pre,
+                                    double *suf);
 /* Sum of rows t-win+1..t of each symbol into out (t >= win-1). */
 void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win, int nsyms,
                             const int *bstart, const int *bend, double *out);

@@ -49,18 +49,19 @@ int expr_blocks_make(const int32_t *dates, int ndates, int win, int *bstart, int
     return 0;
 }
 
-EXPR_SIMD void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
-                                         const int *bend, int square, double *pre, double *suf) {
-    size_t n = (size_t)nsyms;
+EXPR_SIMD void expr_blocks_prefix_suffix_cols(const double *x, int ndates, int nsyms, int s0,
+                                              int s1, const int *bstart, const int *bend,
+                                              int square, double *pre, double *suf) {
+    size_t n = (size_t)nsyms, lo = (size_t)s0, hi = (size_t)s1;
     for (int t = 0; t < ndates; t++) {
         const double *r = x + (size_t)t * n;
         double *o = pre + (size_t)t * n;
         if (bstart[t] == t) {
-            for (size_t s = 0; s < n; s++)
+            for (size_t s = lo; s < hi; s++)
                 o[s] = square ? r[s] * r[s] : r[s];
         } else {
             const double *p = o - n;
-            for (size_t s = 0; s < n; s++)
+            for (size_t s = lo; s < hi; s++)
                 o[s] = p[s] + (square ? r[s] * r[s] : r[s]);
         }
     }
@@ -68,14 +69,19 @@ EXPR_SIMD void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms,
         const double *r = x + (size_t)t * n;
         double *o = suf + (size_t)t * n;
         if (bend[t] == t) {
-            for (size_t s = 0; s < n; s++)
+            for (size_t s = lo; s < hi; s++)
                 o[s] = square ? r[s] * r[s] : r[s];
         } else {
             const double *q = o + n;
-            for (size_t s = 0; s < n; s++)
+            for (size_t s = lo; s < hi; s++)
                 o[s] = (square ? r[s] * r[s] : r[s]) + q[s];
         }
     }
+}
+
+void expr_blocks_prefix_suffix(const double *x, int ndates, int nsyms, const int *bstart,
+                               const int *bend, int square, double *pre, double *suf) {
+    expr_blocks_prefix_suffix_cols(x, ndates, nsyms, 0, nsyms, bstart, bend, square, pre, suf);
 }
 
 EXPR_SIMD void expr_blocks_window_sum(const double *pre, const double *suf, int t, int win,

@@ -1,5 +1,6 @@
 /* expr_ops_cs.c -- cross-sectional operators: each date's row on its own,
- * over the symbols whose value is not NaN that day (NaN cells stay NaN). */
+ * over the symbols whose value is not NaN that day (NaN cells stay NaN).
+ * Rows being independent, ranges of dates go to engine/par.h's threads. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,31 +81,58 @@ static const double *rank_pct(struct rank_scratch *sc, int m) {
 /* LSD radix sort of m packed items by their bits PACK_BITS..63, a byte a
  * pass, passes with one digit for all skipped. 8-byte items and two or
  * three passes instead of 24-byte items and eight: rank is the evaluator's
- * hottest kernel. The result ends in either buffer and is returned. */
+ * hottest kernel. The items are cut in two halves, each with its own
+ * counts and write positions, walked side by side: a bucket counter
+ * incremented twice in a row waits on its own store, and neighbouring keys
+ * share buckets often, so two independent chains run about twice as fast.
+ * The sort stays stable (the first half's items go first in each bucket),
+ * so the order is the same. The result ends in either buffer and is
+ * returned. */
 static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m) {
     enum { LO = PACK_BITS / 8, NDIG = 8 - PACK_BITS / 8 };
-    uint32_t count[NDIG][256];
+    uint32_t count[2][NDIG][256], first[256], c1[256];
     memset(count, 0, sizeof count);
     _Static_assert(NDIG == 3, "histogram loop below is unrolled for three digits");
-    for (int i = 0; i < m; i++) {
-        uint64_t k = a[i] >> (8 * LO);
-        count[0][k & 0xff]++;
-        count[1][(k >> 8) & 0xff]++;
-        count[2][(k >> 16) & 0xff]++;
+    int h = m / 2;
+    for (int i = 0; i < h; i++) { /* two tables, summed below: two chains */
+        uint64_t k = a[i] >> (8 * LO), q = a[h + i] >> (8 * LO);
+        count[0][0][k & 0xff]++;
+        count[1][0][q & 0xff]++;
+        count[0][1][(k >> 8) & 0xff]++;
+        count[1][1][(q >> 8) & 0xff]++;
+        count[0][2][(k >> 16) & 0xff]++;
+        count[1][2][(q >> 16) & 0xff]++;
+    }
+    if (m & 1) {
+        uint64_t q = a[m - 1] >> (8 * LO);
+        count[1][0][q & 0xff]++;
+        count[1][1][(q >> 8) & 0xff]++;
+        count[1][2][(q >> 16) & 0xff]++;
     }
     for (int d = 0; d < NDIG && m > 0; d++) {
-        uint32_t *c = count[d];
+        uint32_t *c0 = count[0][d], *other = count[1][d];
         int sh = 8 * (d + LO);
-        if (c[(a[0] >> sh) & 0xff] == (uint32_t)m) continue;
+        unsigned b0 = (unsigned)((a[0] >> sh) & 0xff);
+        if (c0[b0] + other[b0] == (uint32_t)m) continue;
+        /* the halves' members change every pass: count the first's now */
+        memset(first, 0, sizeof first);
+        for (int i = 0; i < h; i++)
+            first[(a[i] >> sh) & 0xff]++;
         uint32_t pos = 0;
         for (int b = 0; b < 256; b++) {
-            uint32_t n = c[b];
-            c[b] = pos;
-            pos += n;
+            uint32_t total = c0[b] + other[b];
+            c0[b] = pos;
+            c1[b] = pos + first[b];
+            pos += total;
         }
-        for (int i = 0; i < m; i++) {
-            uint64_t k = a[i];
-            tmp[c[(k >> sh) & 0xff]++] = k;
+        for (int i = 0; i < h; i++) {
+            uint64_t k = a[i], q = a[h + i];
+            tmp[c0[(k >> sh) & 0xff]++] = k;
+            tmp[c1[(q >> sh) & 0xff]++] = q;
+        }
+        if (m & 1) {
+            uint64_t q = a[m - 1];
+            tmp[c1[(q >> sh) & 0xff]++] = q;
         }
         uint64_t *sw = a;
         a = tmp;
@@ -229,7 +257,8 @@ static void cs_row(int op, double arg, const double *x, int n, double *o, struct
     }
 }
 
-void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out) {
+/* Rows 0..ndates-1 of x into out, with scratch of its own. */
+static void cs_rows(int op, double arg, const double *x, int ndates, int nsyms, double *out) {
     size_t n = (size_t)nsyms + 1;
     struct rank_scratch sc;
     sc.full = malloc(3 * n * sizeof *sc.full);
@@ -246,4 +275,28 @@ void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, do
     free(sc.full);
     free(sc.it);
     free(sc.pct);
+}
+
+/* Rows are independent: one contiguous range of dates per task. */
+struct cs_job {
+    int op, ndates, nsyms, ntasks;
+    double arg;
+    const double *x;
+    double *out;
+};
+
+static void cs_task(void *ctx, int task, int worker) {
+    const struct cs_job *j = ctx;
+    size_t lo = expr_split((size_t)j->ndates, j->ntasks, task);
+    size_t hi = expr_split((size_t)j->ndates, j->ntasks, task + 1), off = lo * (size_t)j->nsyms;
+    (void)worker;
+    cs_rows(j->op, j->arg, j->x + off, (int)(hi - lo), j->nsyms, j->out + off);
+}
+
+void expr_eval_cs(int op, double arg, const double *x, int ndates, int nsyms, double *out) {
+    struct cs_job j = {op, ndates, nsyms, 1, arg, x, out};
+    if (ndates > 0 && nsyms > 0) j.ntasks = expr_par_tasks((size_t)ndates * (size_t)nsyms);
+    if (j.ntasks > ndates) j.ntasks = ndates;
+    if (j.ntasks < 1) j.ntasks = 1;
+    par_run(j.ntasks, cs_task, &j);
 }

@@ -108,7 +108,8 @@ double expr_elem_scalar(int op, double x, double y, double z) {
     }                                                                                              \
     break
 
-EXPR_SIMD void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out) {
+/* Cells 0..cells-1 of xp/yp/zp (each advanced to the chunk) into out. */
+EXPR_SIMD static void elem_range(int op, const struct expr_val *args, size_t cells, double *out) {
     const double *xp = args[0].p ? args[0].p : &args[0].s;
     size_t xs = args[0].p ? 1 : 0;
     const double *yp = xp, *zp = xp;
@@ -153,4 +154,36 @@ EXPR_SIMD void expr_eval_elem(int op, const struct expr_val *args, size_t cells,
             out[i] = NAN;
         break;
     }
+}
+
+/* One chunk of cells per task: every cell gets the same operations whatever
+ * the chunking, so the split cannot change a bit. */
+struct elem_job {
+    int op;
+    const struct expr_val *args;
+    size_t cells;
+    int ntasks;
+    double *out;
+};
+
+static void elem_task(void *ctx, int task, int worker) {
+    const struct elem_job *j = ctx;
+    size_t lo = expr_split(j->cells, j->ntasks, task),
+           hi = expr_split(j->cells, j->ntasks, task + 1);
+    struct expr_val a[3];
+    (void)worker;
+    for (int k = 0; k < 3; k++) {
+        a[k] = j->args[k];
+        if (a[k].p) a[k].p += lo;
+    }
+    elem_range(j->op, a, hi - lo, j->out + lo);
+}
+
+void expr_eval_elem(int op, const struct expr_val *args, size_t cells, double *out) {
+    struct expr_val a[3] = {{NULL, 0}, {NULL, 0}, {NULL, 0}};
+    int nargs = op == EOP_COND ? 3 : op >= EOP_ADD && op < EOP_COND ? 2 : 1;
+    for (int k = 0; k < nargs; k++)
+        a[k] = args[k]; /* callers may pass fewer than three */
+    struct elem_job j = {op, a, cells, expr_par_tasks(cells), out};
+    par_run(j.ntasks, elem_task, &j);
 }

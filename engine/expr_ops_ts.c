@@ -7,7 +7,9 @@
  * (with its warm-up) must match a run over everything bit for bit. Short
  * windows are summed directly (O(win) per cell); long sums and moments use
  * the date-anchored block sums of expr_ops_block.c (O(1) per cell). A window
- * with any NaN gives NaN (a window of d needs all d observations). */
+ * with any NaN gives NaN (a window of d needs all d observations). Output
+ * rows (block sums: symbols) are split over engine/par.h's threads; a row
+ * reads input rows only, so the split changes no bit. */
 /* The window loops run over symbols with unknown trip counts, which GCC's
  * -O2 cost model refuses to vectorize, and compare doubles, which it will not
  * vectorize while comparisons may trap; these kernels are the engine's hot
@@ -323,31 +325,48 @@ EXPR_INLINE double window_var_exact(const double *x, int t, int win, int n, int 
     return ss / (win - 1);
 }
 
+/* One evaluation of a time-series operator, shared by its tasks. Rows are
+ * split by date (row t reads input rows only, never output rows), the block
+ * sums by symbol (each symbol's sums run down its own column). */
+struct ts_job {
+    int op, win, ndates, nsyms, ntasks;
+    const double *x, *y;
+    double *out;
+    const double *w; /* decay_linear / ewm weights */
+    double wsum;
+    const int *bstart, *bend;        /* block path: date blocks */
+    double *pre, *suf, *pre2, *suf2; /* block sums of x, and of x*x or y */
+};
+
+/* The dates task `task` computes: one of j->ntasks contiguous ranges. */
+static void task_rows(const struct ts_job *j, int task, int *lo, int *hi) {
+    *lo = (int)expr_split((size_t)j->ndates, j->ntasks, task);
+    *hi = (int)expr_split((size_t)j->ndates, j->ntasks, task + 1);
+}
+
 /* ts_sum, ts_mean, ts_std, ts_zscore from block sums (expr_ops_block.c).
  * Variance from sums of squares cancels badly when the mean is large next to
  * the spread, so such cells (cv below 1%, constant windows) are recomputed
  * two-pass; which path a cell takes depends on its window only. */
-EXPR_INLINE void block_moments(int op, const double *x, int win, int ndates, int nsyms,
-                               const int *bstart, const int *bend, double *out) {
-    size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
+EXPR_INLINE void block_moments(const struct ts_job *j, int t0, int t1) {
+    int op = j->op, win = j->win, nsyms = j->nsyms;
+    size_t n = (size_t)nsyms;
+    const double *x = j->x;
     int need_sq = op == EOP_TS_STD || op == EOP_TS_ZSCORE;
-    double *pre = scratch(cells), *suf = scratch(cells), *s1 = scratch(n), *s2 = scratch(n);
-    double *pre2 = need_sq ? scratch(cells) : NULL, *suf2 = need_sq ? scratch(cells) : NULL;
-    expr_blocks_prefix_suffix(x, ndates, nsyms, bstart, bend, 0, pre, suf);
-    if (need_sq) expr_blocks_prefix_suffix(x, ndates, nsyms, bstart, bend, 1, pre2, suf2);
-    for (int t = 0; t < ndates; t++) {
-        double *o = out + (size_t)t * n;
+    double *s1 = scratch(n), *s2 = scratch(n);
+    for (int t = t0; t < t1; t++) {
+        double *o = j->out + (size_t)t * n;
         if (t < win - 1 || (need_sq && win < 2)) {
             nan_row(o, nsyms);
             continue;
         }
-        expr_blocks_window_sum(pre, suf, t, win, nsyms, bstart, bend, s1);
+        expr_blocks_window_sum(j->pre, j->suf, t, win, nsyms, j->bstart, j->bend, s1);
         if (op == EOP_TS_SUM || op == EOP_TS_MEAN) {
             for (size_t s = 0; s < n; s++)
                 o[s] = fin(op == EOP_TS_SUM ? s1[s] : s1[s] / win);
             continue;
         }
-        expr_blocks_window_sum(pre2, suf2, t, win, nsyms, bstart, bend, s2);
+        expr_blocks_window_sum(j->pre2, j->suf2, t, win, nsyms, j->bstart, j->bend, s2);
         const double *today = x + (size_t)t * n;
         for (size_t s = 0; s < n; s++) {
             if (isnan(s1[s])) {
@@ -361,32 +380,26 @@ EXPR_INLINE void block_moments(int op, const double *x, int win, int ndates, int
             o[s] = fin(op == EOP_TS_STD ? sd : (sd > 0 ? (today[s] - mean) / sd : NAN));
         }
     }
-    free(pre);
-    free(suf);
-    free(pre2);
-    free(suf2);
     free(s1);
     free(s2);
 }
 
 /* ts_cov and ts_corr with the window means from block sums, then one fused
  * pass for the co-deviations and the constant-window checks. */
-EXPR_INLINE void block_comoments(int op, const double *x, const double *y, int win, int ndates,
-                                 int nsyms, const int *bstart, const int *bend, double *out) {
-    size_t n = (size_t)nsyms, cells = (size_t)ndates * n;
-    double *px = scratch(cells), *sx = scratch(cells), *py = scratch(cells), *sy = scratch(cells);
+EXPR_INLINE void block_comoments(const struct ts_job *j, int t0, int t1) {
+    int op = j->op, win = j->win, nsyms = j->nsyms;
+    size_t n = (size_t)nsyms;
+    const double *x = j->x, *y = j->y;
     double *mx = scratch(n), *my = scratch(n), *cxx = scratch(n), *cyy = scratch(n),
            *dx = scratch(n), *dy = scratch(n);
-    expr_blocks_prefix_suffix(x, ndates, nsyms, bstart, bend, 0, px, sx);
-    expr_blocks_prefix_suffix(y, ndates, nsyms, bstart, bend, 0, py, sy);
-    for (int t = 0; t < ndates; t++) {
-        double *o = out + (size_t)t * n;
+    for (int t = t0; t < t1; t++) {
+        double *o = j->out + (size_t)t * n;
         if (t < win - 1) {
             nan_row(o, nsyms);
             continue;
         }
-        expr_blocks_window_sum(px, sx, t, win, nsyms, bstart, bend, mx);
-        expr_blocks_window_sum(py, sy, t, win, nsyms, bstart, bend, my);
+        expr_blocks_window_sum(j->pre, j->suf, t, win, nsyms, j->bstart, j->bend, mx);
+        expr_blocks_window_sum(j->pre2, j->suf2, t, win, nsyms, j->bstart, j->bend, my);
         const double *tx = x + (size_t)t * n, *ty = y + (size_t)t * n, *rx = tx, *ry = ty;
         for (size_t s = 0; s < n; s++) {
             mx[s] /= win;
@@ -411,10 +424,6 @@ EXPR_INLINE void block_comoments(int op, const double *x, const double *y, int w
             o[s] = d > 0 ? fin(o[s] / sqrt(d)) : NAN;
         }
     }
-    free(px);
-    free(sx);
-    free(py);
-    free(sy);
     free(mx);
     free(my);
     free(cxx);
@@ -423,34 +432,47 @@ EXPR_INLINE void block_comoments(int op, const double *x, const double *y, int w
     free(dy);
 }
 
-/* Windows at least this long use block sums; shorter ones are as fast
- * direct. The choice depends on the operator and window only. */
-enum { BLOCK_MIN_WIN = 32 };
-
-static int uses_blocks(int op, int win) {
-    return win >= BLOCK_MIN_WIN && (op == EOP_TS_SUM || op == EOP_TS_MEAN || op == EOP_TS_STD ||
-                                    op == EOP_TS_ZSCORE || op == EOP_TS_COV || op == EOP_TS_CORR);
+/* Block sums of a range of symbols (a column split: each column's sums are
+ * its own, whatever range it falls in). */
+static void block_sums_task(void *ctx, int task, int worker) {
+    const struct ts_job *j = ctx;
+    int s0 = (int)expr_split((size_t)j->nsyms, j->ntasks, task);
+    int s1 = (int)expr_split((size_t)j->nsyms, j->ntasks, task + 1);
+    int cov = j->op == EOP_TS_COV || j->op == EOP_TS_CORR;
+    (void)worker;
+    expr_blocks_prefix_suffix_cols(j->x, j->ndates, j->nsyms, s0, s1, j->bstart, j->bend, 0, j->pre,
+                                   j->suf);
+    if (cov)
+        expr_blocks_prefix_suffix_cols(j->y, j->ndates, j->nsyms, s0, s1, j->bstart, j->bend, 0,
+                                       j->pre2, j->suf2);
+    else if (j->pre2)
+        expr_blocks_prefix_suffix_cols(j->x, j->ndates, j->nsyms, s0, s1, j->bstart, j->bend, 1,
+                                       j->pre2, j->suf2);
 }
 
-EXPR_SIMD void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
-                            int ndates, int nsyms, double *out) {
+/* Rows of the block path, once block_sums_task has run for every column. */
+EXPR_SIMD static void block_rows_task(void *ctx, int task, int worker) {
+    const struct ts_job *j = ctx;
+    int lo, hi;
+    (void)worker;
+    task_rows(j, task, &lo, &hi);
+    if (j->op == EOP_TS_COV || j->op == EOP_TS_CORR)
+        block_comoments(j, lo, hi);
+    else
+        block_moments(j, lo, hi);
+}
+
+/* Rows lo..hi-1 of delay, delta and the directly summed windows. */
+EXPR_SIMD static void direct_rows_task(void *ctx, int task, int worker) {
+    const struct ts_job *j = ctx;
+    int op = j->op, win = j->win, nsyms = j->nsyms, lo, hi;
     size_t n = (size_t)nsyms;
-    if (uses_blocks(op, win) && ndates > 0) {
-        int *bstart = malloc((size_t)ndates * sizeof *bstart);
-        int *bend = malloc((size_t)ndates * sizeof *bend);
-        if (!bstart || !bend) abort();
-        int ok = expr_blocks_make(dates, ndates, win, bstart, bend) == 0;
-        if (ok && (op == EOP_TS_COV || op == EOP_TS_CORR))
-            block_comoments(op, x, y, win, ndates, nsyms, bstart, bend, out);
-        else if (ok)
-            block_moments(op, x, win, ndates, nsyms, bstart, bend, out);
-        free(bstart);
-        free(bend);
-        if (ok) return;
-    }
+    const double *x = j->x;
+    (void)worker;
+    task_rows(j, task, &lo, &hi);
     if (op == EOP_DELAY || op == EOP_DELTA) {
-        for (int t = 0; t < ndates; t++) {
-            double *o = out + (size_t)t * n;
+        for (int t = lo; t < hi; t++) {
+            double *o = j->out + (size_t)t * n;
             if (t < win) {
                 nan_row(o, nsyms);
                 continue;
@@ -464,23 +486,99 @@ EXPR_SIMD void expr_eval_ts(int op, const double *x, const double *y, int win, c
         }
         return;
     }
-    double *m = scratch(n), *m2 = scratch(n), *m3 = scratch(n), *m4 = scratch(n),
-           *w = scratch((size_t)win);
-    double *m5 = scratch(n), *m6 = scratch(n);
-    double wsum = 0;
-    if (op == EOP_DECAY_LINEAR || op == EOP_EWM) wsum = make_weights(op, win, w);
-    for (int t = 0; t < ndates; t++) {
-        double *o = out + (size_t)t * n;
+    /* apart, not slices of one block: GCC then vectorizes the window loops
+     * with plain alias checks (slices cost a tenth more instructions) */
+    double *m = scratch(n), *m2 = scratch(n), *m3 = scratch(n), *m4 = scratch(n), *m5 = scratch(n),
+           *m6 = scratch(n);
+    for (int t = lo; t < hi; t++) {
+        double *o = j->out + (size_t)t * n;
         if (t < win - 1)
             nan_row(o, nsyms);
         else
-            ts_row(op, x, y, t, win, nsyms, o, m, m2, m3, m4, m5, m6, w, wsum);
+            ts_row(op, x, j->y, t, win, nsyms, o, m, m2, m3, m4, m5, m6, j->w, j->wsum);
     }
     free(m);
     free(m2);
     free(m3);
     free(m4);
-    free(w);
     free(m5);
     free(m6);
+}
+
+/* Windows at least this long use block sums; shorter ones are as fast
+ * direct. The choice depends on the operator and window only. */
+enum { BLOCK_MIN_WIN = 32 };
+
+static int uses_blocks(int op, int win) {
+    return win >= BLOCK_MIN_WIN && (op == EOP_TS_SUM || op == EOP_TS_MEAN || op == EOP_TS_STD ||
+                                    op == EOP_TS_ZSCORE || op == EOP_TS_COV || op == EOP_TS_CORR);
+}
+
+/* Tasks for a split of `parts` rows or columns of a panel of `cells`. */
+static int split_tasks(size_t cells, int parts) {
+    int k = expr_par_tasks(cells);
+    return parts < 1 ? 1 : k > parts ? parts : k;
+}
+
+int expr_ts_scratch_count(int op, int win) {
+    if (!uses_blocks(op, win)) return 0;
+    return op == EOP_TS_SUM || op == EOP_TS_MEAN ? 2 : 4;
+}
+
+/* The block path: 0, or -1 when the dates do not allow blocks. panels:
+ * expr_ts_scratch_count buffers, or NULL to allocate them here. */
+static int eval_blocks(struct ts_job *j, const int32_t *dates, double *const *panels) {
+    size_t n = (size_t)j->nsyms, cells = (size_t)j->ndates * n;
+    int cov = j->op == EOP_TS_COV || j->op == EOP_TS_CORR;
+    int need2 = cov || j->op == EOP_TS_STD || j->op == EOP_TS_ZSCORE, rc = -1;
+    double *own[4] = {NULL, NULL, NULL, NULL};
+    int *bstart = malloc((size_t)j->ndates * sizeof *bstart);
+    int *bend = malloc((size_t)j->ndates * sizeof *bend);
+    if (!bstart || !bend) abort();
+    if (expr_blocks_make(dates, j->ndates, j->win, bstart, bend) != 0) goto done;
+    j->bstart = bstart;
+    j->bend = bend;
+    for (int k = 0; k < 2 + 2 * need2; k++)
+        own[k] = panels ? panels[k] : expr_panel_alloc(cells);
+    j->pre = own[0];
+    j->suf = own[1];
+    j->pre2 = own[2];
+    j->suf2 = own[3];
+    j->ntasks = split_tasks(cells, j->nsyms);
+    par_run(j->ntasks, block_sums_task, j);
+    j->ntasks = split_tasks(cells, j->ndates);
+    par_run(j->ntasks, block_rows_task, j);
+    for (int k = 0; k < 4 && !panels; k++)
+        free(own[k]);
+    rc = 0;
+done:
+    free(bstart);
+    free(bend);
+    return rc;
+}
+
+void expr_eval_ts(int op, const double *x, const double *y, int win, const int32_t *dates,
+                  int ndates, int nsyms, double *out) {
+    expr_eval_ts_scratch(op, x, y, win, dates, ndates, nsyms, out, NULL);
+}
+
+void expr_eval_ts_scratch(int op, const double *x, const double *y, int win, const int32_t *dates,
+                          int ndates, int nsyms, double *out, double *const *panels) {
+    struct ts_job j;
+    memset(&j, 0, sizeof j);
+    j.op = op;
+    j.win = win;
+    j.ndates = ndates;
+    j.nsyms = nsyms;
+    j.x = x;
+    j.y = y;
+    j.out = out;
+    if (ndates <= 0) return;
+    if (uses_blocks(op, win) && eval_blocks(&j, dates, panels) == 0) return;
+    double *w = scratch((size_t)win);
+    if (op == EOP_DECAY_LINEAR || op == EOP_EWM) j.wsum = make_weights(op, win, w);
+    j.w = w;
+    j.ntasks = split_tasks((size_t)ndates * (size_t)nsyms, ndates);
+    par_run(j.ntasks, direct_rows_task, &j);
+    free(w);
 }

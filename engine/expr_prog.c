@@ -9,11 +9,15 @@
  * Evaluation walks the graph in index order (children were interned before
  * parents) and frees an intermediate buffer as soon as its last consumer has
  * run, so memory is bounded by the graph's widest "live" cut rather than by
- * its size. */
+ * its size. Nodes run one after another; each kernel splits its own work
+ * over engine/par.h's threads (expr_int.h), bit-identically. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include "expr_int.h"
 
@@ -35,6 +39,21 @@ static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) abort();
     return p;
+}
+
+double *expr_panel_alloc(size_t cells) {
+    size_t bytes = (cells ? cells : 1) * sizeof(double);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    enum { HUGE_PAGE = 2 << 20 };
+    if (bytes >= HUGE_PAGE) {
+        double *p = aligned_alloc(HUGE_PAGE, (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE);
+        if (!p) abort();
+        /* only whole huge pages inside the buffer: the tail stays small */
+        (void)madvise(p, bytes / HUGE_PAGE * HUGE_PAGE, MADV_HUGEPAGE);
+        return p;
+    }
+#endif
+    return xmalloc(bytes);
 }
 
 static uint64_t node_hash(const struct expr_node *nd) {
@@ -228,7 +247,7 @@ struct eval_state {
 };
 
 static double *alloc_cells(struct expr_prog *pg, struct eval_state *st) {
-    double *p = st->npool ? st->pool[--st->npool] : xmalloc(st->cells * sizeof *p);
+    double *p = st->npool ? st->pool[--st->npool] : expr_panel_alloc(st->cells);
     st->live += st->cells * sizeof *p;
     if (st->live > pg->peak) pg->peak = st->live;
     return p;
@@ -284,7 +303,13 @@ static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct 
     } else if (expr_op_is_ts(nd->op)) {
         const double *x = as_array(pg, st, &args[0], &t0);
         const double *y = nd->nargs > 1 ? as_array(pg, st, &args[1], &t1) : NULL;
-        expr_eval_ts(nd->op, x, y, nd->win, p->dates, p->ndates, p->nsyms, buf);
+        double *sc[EXPR_TS_MAX_SCRATCH];
+        int nsc = expr_ts_scratch_count(nd->op, nd->win);
+        for (int k = 0; k < nsc; k++)
+            sc[k] = alloc_cells(pg, st);
+        expr_eval_ts_scratch(nd->op, x, y, nd->win, p->dates, p->ndates, p->nsyms, buf, sc);
+        for (int k = 0; k < nsc; k++)
+            pool_put(st, sc[k]);
     } else {
         const double *x = as_array(pg, st, &args[0], &t0);
         expr_eval_cs(nd->op, nd->num, x, p->ndates, p->nsyms, buf);
@@ -320,8 +345,9 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
     memset(st.vals, 0, ((size_t)pg->n + 1) * sizeof *st.vals);
     memset(st.owned, 0, (size_t)pg->n + 1);
     memset(st.remaining, 0, ((size_t)pg->n + 1) * sizeof *st.remaining);
-    /* every node's buffer plus two broadcast temporaries can be pooled */
-    st.pool = xmalloc(((size_t)pg->n + 3) * sizeof *st.pool);
+    /* every node's buffer, two broadcast temporaries and a kernel's scratch
+     * can be pooled */
+    st.pool = xmalloc(((size_t)pg->n + 3 + EXPR_TS_MAX_SCRATCH) * sizeof *st.pool);
     for (int i = 0; i < pg->n; i++)
         for (int k = 0; k < pg->nodes[i].nargs; k++)
             st.remaining[pg->nodes[i].a[k]]++;
@@ -342,7 +368,7 @@ int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *e
             st.owned[i] = 0;
             st.live -= st.cells * sizeof(double);
         } else {
-            double *c = xmalloc(st.cells * sizeof *c);
+            double *c = expr_panel_alloc(st.cells);
             for (size_t k = 0; k < st.cells; k++)
                 c[k] = st.vals[i].p ? st.vals[i].p[k] : st.vals[i].s;
             pg->results[r] = c;
