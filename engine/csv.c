@@ -189,7 +189,29 @@ static inline const char *digit_run(const char *p, const char *e, uint64_t *man)
     return p;
 }
 
-const uint64_t csv_pow10_u64[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
+const uint64_t csv_pow10_u64[17] = {1,
+                                    10,
+                                    100,
+                                    1000,
+                                    10000,
+                                    100000,
+                                    1000000,
+                                    10000000,
+                                    100000000,
+                                    1000000000,
+                                    10000000000ULL,
+                                    100000000000ULL,
+                                    1000000000000ULL,
+                                    10000000000000ULL,
+                                    100000000000000ULL,
+                                    1000000000000000ULL,
+                                    10000000000000000ULL};
+
+#ifdef __SSE2__
+const uint8_t csv_tail_keep[32] = {0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+                                   0,   0,   0,   0,   0,   255, 255, 255, 255, 255, 255,
+                                   255, 255, 255, 255, 255, 255, 255, 255, 255, 255};
+#endif
 
 const char *csv_double_finish(uint64_t man, int exp10, int neg, const char *s, size_t n,
                               double *out) {

@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 struct csv_field {
     const char *p; /* first byte of the value (after an opening quote) */
@@ -61,6 +64,14 @@ int csv_parse_double(const char *s, size_t n, double *out);
  * readers that parse in place without finding the field's end first. */
 const char *csv_parse_double_prefix(const char *s, const char *e, double *out);
 
+/* The row loops call the number parser six times a row: a real call per
+ * number (what GCC chose on its own) serialises them, inlined they overlap. */
+#if defined(__GNUC__)
+#define CSV_INLINE __attribute__((always_inline))
+#else
+#define CSV_INLINE
+#endif
+
 /* The Eisel-Lemire table (csv_pow10.c). */
 #define CSV_POW10_MIN (-100)
 #define CSV_POW10_MAX 100
@@ -69,7 +80,7 @@ extern const uint64_t csv_pow10_128[CSV_POW10_MAX - CSV_POW10_MIN + 1][2];
 /* The number parser's pieces, inline so that a reader's row loop parses the
  * common shape without a call. csv_parse_number is csv_parse_double_prefix. */
 extern const double csv_exact_pow10[23];
-extern const uint64_t csv_pow10_u64[9];
+extern const uint64_t csv_pow10_u64[17];
 /* Clinger's exact path, then strtod on s..s+n: man * 10^exp10 correctly
  * rounded, for what Eisel-Lemire cannot decide. Returns s + n or NULL. */
 const char *csv_double_finish(uint64_t man, int exp10, int neg, const char *s, size_t n,
@@ -78,7 +89,7 @@ const char *csv_double_finish(uint64_t man, int exp10, int neg, const char *s, s
 const char *csv_parse_double_general(const char *s, const char *e, double *out);
 
 /* The value of 8 ASCII digits (little-endian load), as fast_float computes it. */
-static inline uint64_t csv_eight_digits(uint64_t v) {
+static inline CSV_INLINE uint64_t csv_eight_digits(uint64_t v) {
     v -= 0x3030303030303030ULL;
     v = (v * 10) + (v >> 8);
     v = (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
@@ -90,7 +101,7 @@ static inline uint64_t csv_eight_digits(uint64_t v) {
 /* Non-digit bytes of a little-endian word -> 0xF0 in their byte; the lowest
  * marked byte is exact (a carry out of a non-digit byte only marks bytes
  * after it). */
-static inline uint64_t csv_nondigit_mask(uint64_t v) {
+static inline CSV_INLINE uint64_t csv_nondigit_mask(uint64_t v) {
     uint64_t a = v ^ 0x3030303030303030ULL;
     return (a | (a + 0x0606060606060606ULL)) & 0xF0F0F0F0F0F0F0F0ULL;
 }
@@ -98,7 +109,7 @@ static inline uint64_t csv_nondigit_mask(uint64_t v) {
 /* The value of the first k (0..8) ASCII digits of a word: the digits shifted
  * to the top and '0's put below them. Shifts are split in two so that k = 0
  * and k = 8 need no branch (a 64-bit shift by 64 is undefined). */
-static inline uint64_t csv_lead_digits(uint64_t v, int k) {
+static inline CSV_INLINE uint64_t csv_lead_digits(uint64_t v, int k) {
     unsigned s = (unsigned)(32 - 4 * k), z = (unsigned)(4 * k);
     uint64_t w = ((v << s) << s) | ((0x3030303030303030ULL >> z) >> z);
     return csv_eight_digits(w);
@@ -107,7 +118,7 @@ static inline uint64_t csv_lead_digits(uint64_t v, int k) {
 /* Eisel-Lemire: the correctly rounded double for man * 10^exp10, or false when
  * the 128-bit approximation cannot decide (the caller then asks strtod).
  * Follows Lemire (2021) as Go's strconv.eiselLemire64 writes it. */
-static inline int csv_eisel_lemire(uint64_t man, int exp10, int neg, double *out) {
+static inline CSV_INLINE int csv_eisel_lemire(uint64_t man, int exp10, int neg, double *out) {
     if (exp10 < CSV_POW10_MIN || exp10 > CSV_POW10_MAX) return 0;
     int clz = __builtin_clzll(man);
     man <<= clz;
@@ -146,8 +157,8 @@ static inline int csv_eisel_lemire(uint64_t man, int exp10, int neg, double *out
  * exact, so which one decides never changes a bit: Eisel-Lemire first (no
  * division, and no branch on the digit count that the data would make
  * unpredictable), Clinger's exact path and strtod for what it leaves. */
-static inline const char *csv_double_exact(uint64_t man, int exp10, int neg, const char *s,
-                                           size_t n, double *out) {
+static inline CSV_INLINE const char *csv_double_exact(uint64_t man, int exp10, int neg,
+                                                      const char *s, size_t n, double *out) {
     if (man == 0) {
         *out = neg ? -0.0 : 0.0;
         return s + n;
@@ -165,7 +176,7 @@ static inline const char *csv_double_exact(uint64_t man, int exp10, int neg, con
  * digits, no exponent -- is parsed from three word loads without a loop when
  * 24 bytes are readable; anything else (or too near the end) takes the
  * general parser, which gives the same mantissa and exponent for it. */
-static inline const char *csv_parse_number(const char *s, const char *e, double *out) {
+static inline CSV_INLINE const char *csv_parse_number(const char *s, const char *e, double *out) {
     const char *p = s;
     int neg = 0;
     if (e - p >= 25) {
@@ -196,6 +207,60 @@ static inline const char *csv_parse_number(const char *s, const char *e, double 
         }
     }
     return csv_parse_double_general(s, e, out);
+}
+
+#ifdef __SSE2__
+/* 16 zero bytes then 16 0xFF: csv_tail_keep + m keeps the last m of 16. */
+extern const uint8_t csv_tail_keep[32];
+
+/* The value of the m (0..16) ASCII digits that end at end, all in one SSE2
+ * register (16 bytes before end must be readable); -1 when one of them is
+ * not a digit. Pairs, then fours, then eights are multiplied together
+ * (pmaddwd), instead of three dependent word parses. */
+static inline CSV_INLINE int csv_tail_digits(const char *end, int m, uint64_t *val) {
+    __m128i v = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)(end - 16)),
+                             _mm_set1_epi8('0'));
+    v = _mm_and_si128(v, _mm_loadu_si128((const __m128i *)(const void *)(csv_tail_keep + m)));
+    __m128i ok = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(9)), v);
+    if (_mm_movemask_epi8(ok) != 0xFFFF) return -1;
+    __m128i z = _mm_setzero_si128(), ten = _mm_set_epi16(1, 10, 1, 10, 1, 10, 1, 10);
+    __m128i lo = _mm_madd_epi16(_mm_unpacklo_epi8(v, z), ten);
+    __m128i hi = _mm_madd_epi16(_mm_unpackhi_epi8(v, z), ten);
+    __m128i t =
+        _mm_madd_epi16(_mm_packs_epi32(lo, hi), _mm_set_epi16(1, 100, 1, 100, 1, 100, 1, 100));
+    t = _mm_madd_epi16(_mm_packs_epi32(t, t),
+                       _mm_set_epi16(1, 10000, 1, 10000, 1, 10000, 1, 10000));
+    uint64_t two = (uint64_t)_mm_cvtsi128_si64(t);
+    *val = (uint64_t)(uint32_t)two * 100000000ULL + (two >> 32);
+    return 0;
+}
+#endif
+
+/* A number whose field is known to be exactly s..s+n (a row already split
+ * at its commas): csv_parse_number's result, returning s + n when the whole
+ * field is the number. lo is the first readable byte (the buffer's start),
+ * e one past the last. The common shape -- 1 to 8 integer digits, a dot and
+ * 1 to 15 fraction digits -- reads the integer part from one word and the
+ * fraction from one SSE2 register ending at the field's end; every other
+ * shape goes to csv_parse_number, and both give the same exact double. */
+static inline CSV_INLINE const char *csv_parse_span(const char *lo, const char *s, size_t n,
+                                                    const char *e, double *out) {
+#ifdef __SSE2__
+    if (n >= 3 && n <= 24 && (size_t)(s - lo) + n >= 16 && e - s >= 8) {
+        uint64_t w0, fr;
+        memcpy(&w0, s, 8);
+        uint64_t m0 = csv_nondigit_mask(w0);
+        int k = m0 ? __builtin_ctzll(m0) >> 3 : 8; /* 8: s[8] must be the dot */
+        int fd = (int)n - k - 1;
+        if (k > 0 && fd > 0 && s[k] == '.' && fd <= 15 && k + fd <= 19 && /* s[k] in the field */
+            !csv_tail_digits(s + n, fd, &fr)) {
+            uint64_t man = csv_lead_digits(w0, k) * csv_pow10_u64[fd] + fr;
+            return csv_double_exact(man, -fd, 0, s, n, out);
+        }
+    }
+#endif
+    (void)lo;
+    return csv_parse_number(s, e, out);
 }
 
 /* Parses YYYY-MM-DD or YYYYMMDD, a real calendar date with year in

@@ -38,14 +38,8 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
     memset(g, 0, sizeof *g);
     /* the table spans only the keys the rows use, so small inputs stay cheap;
      * one pass over the rows places them (the rows are the big array) */
-    int kmin = DATE_KEYS, kmax = -1;
-    uint32_t any_flags = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        int k = date_key(t->rows[i].date);
-        any_flags |= t->rows[i].flags;
-        kmin = k < kmin ? k : kmin;
-        kmax = k > kmax ? k : kmax;
-    }
+    int kmin = t->n ? date_key(t->date_min) : DATE_KEYS, kmax = t->n ? date_key(t->date_max) : -1;
+    uint32_t any_flags = t->any_flags;
     size_t span = kmax >= kmin ? (size_t)(kmax - kmin + 1) : 0;
     if (ns > INT32_MAX || (ns && span > ((size_t)1 << 31) / ns)) {
         rc = bt_err_set(err, BT_ELIMIT, NULL, "data: %zu days x %zu symbols is too large a panel",
@@ -118,7 +112,8 @@ fail:
     return rc;
 }
 
-int data_row_adjusted(const struct data_row *r, double anchor, double out[PF_COUNT]) {
+/* The panel fill calls this per cell: inline there, exported for import. */
+static inline int row_adjusted(const struct data_row *r, double anchor, double out[PF_COUNT]) {
     if (r->flags & ROW_NOBAR) return 0;
     double o = r->o, h = r->h, l = r->l, c = r->c, vw = r->vwap;
     if (r->flags & ROW_ADJ_FACTOR) {
@@ -144,6 +139,10 @@ int data_row_adjusted(const struct data_row *r, double anchor, double out[PF_COU
     out[PF_VOLUME] = r->v;
     out[PF_VWAP] = (r->flags & ROW_VWAP) ? vw : (h + l + c) / 3.0;
     return 1;
+}
+
+int data_row_adjusted(const struct data_row *r, double anchor, double out[PF_COUNT]) {
+    return row_adjusted(r, anchor, out);
 }
 
 /* strcmp order of symbol ids, through the row table's names (qsort_r keeps
@@ -181,7 +180,7 @@ int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32
     for (size_t i = 0; i < nkeep; i++)
         col[syms[i]] = (int32_t)i;
     /* every date in range has a row: the grid holds only dates some row has */
-    rc = panel_alloc(out, d1 - d0, (int)nkeep);
+    rc = panel_alloc_unfilled(out, d1 - d0, (int)nkeep);
     if (rc) {
         bt_err_set(err, rc, NULL, "data: panel of %d dates x %zu symbols is too large", d1 - d0,
                    nkeep);
@@ -196,13 +195,18 @@ int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32
      * history per cell; the block's panel rows stay in cache for the writes. */
     for (int b0 = d0; b0 < d1; b0 += DATA_PANEL_BLOCK) {
         int b1 = b0 + DATA_PANEL_BLOCK < d1 ? b0 + DATA_PANEL_BLOCK : d1;
+        /* every cell of the block is visited once (each panel column is a
+         * kept symbol): a cell without a bar gets its NaN here, so the panel
+         * is written once (panel_alloc_unfilled) */
         for (size_t s = 0; s < ns; s++) {
             if (col[s] < 0) continue;
             for (int d = b0; d < b1; d++) {
                 int32_t w = g->win[(size_t)d * ns + s];
                 double v[PF_COUNT];
-                if (w < 0 || !data_row_adjusted(&t->rows[w], g->anchor[s], v)) continue;
                 size_t at = panel_idx(out, d - d0, col[s]);
+                if (w < 0 || !row_adjusted(&t->rows[w], g->anchor[s], v))
+                    for (int f = 0; f < PF_COUNT; f++)
+                        v[f] = NAN;
                 for (int f = 0; f < PF_COUNT; f++)
                     out->f[f][at] = v[f];
             }

@@ -242,11 +242,7 @@ static int load_parallel(struct data_rows *t, const struct data_layout_spec *spe
         size_t rows = t->n;
         for (size_t i = 0; i < n; i++)
             rows += j.parts[i].n;
-        if (rows > t->cap) {
-            t->rows = realloc(t->rows, rows * sizeof *t->rows);
-            if (!t->rows) abort();
-            t->cap = rows;
-        }
+        data_rows_reserve(t, rows);
         for (size_t i = 0; i < n; i++) {
             data_rows_append(t, &j.parts[i]);
             data_rows_free(&j.parts[i]);
@@ -315,6 +311,8 @@ int data_load_sources(const struct data_source *srcs, size_t n, enum data_layout
     if (load_in_parallel(n) && total >= DATA_PAR_MIN_BYTES) {
         if ((rc = load_parallel(&t, spec, NULL, srcs, n, err))) goto fail;
     } else {
+        /* a row is rarely under 48 bytes: one allocation, no copies as it grows */
+        data_rows_reserve(&t, total / 48);
         for (size_t i = 0; i < n; i++)
             if ((rc = data_read_source(&t, spec, &srcs[i], &scratch, err))) goto fail;
     }

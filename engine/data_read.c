@@ -31,6 +31,17 @@ void data_rows_init(struct data_rows *t) {
     buf_init(&t->names);
 }
 
+void data_rows_reserve(struct data_rows *t, size_t rows) {
+    if (rows <= t->cap) return;
+    if (rows < 2 * t->cap) rows = 2 * t->cap;
+    if (rows < 4096) rows = 4096;
+    struct data_row *r = panel_big_alloc(rows * sizeof *r);
+    if (t->n) memcpy(r, t->rows, t->n * sizeof *r);
+    free(t->rows);
+    t->rows = r;
+    t->cap = rows;
+}
+
 /* Every file of a per-symbol layout repeats the same date strings: an
  * open-addressed table of 10-byte date strings already validated by
  * csv_parse_date spares re-parsing them. A hit needs all 10 bytes equal, so
@@ -71,6 +82,34 @@ static inline int memo_date(struct data_date_memo *m, const char *p, int32_t *ou
         m->slot[i].date = *out;
         m->used++;
     }
+    return 0;
+}
+
+/* YYYY-MM-DD at p (10 bytes readable) -> YYYYMMDD, exactly csv_parse_date's
+ * answer, from two loads and no table: cheaper than the memo's probe into a
+ * table bigger than L1, which was a twentieth of the load. -1 on refusal. */
+static inline int date10(const char *p, int32_t *out) {
+    uint64_t w;
+    uint16_t t2;
+    memcpy(&w, p, 8);
+    memcpy(&t2, p + 8, 2);
+    /* digits -> 0..9, the dashes -> 0; anything else leaves a byte that the
+     * nibble test or the dash test below catches */
+    uint64_t a = w ^ 0x2D30302D30303030ULL;
+    uint32_t b = (uint32_t)t2 ^ 0x3030u;
+    if ((a & 0xF0F0F0F0F0F0F0F0ULL) |
+        (((a & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0x1010101010101010ULL) |
+        (a & 0xFF0000FF00000000ULL) | (b & 0xF0F0u) | (((b & 0x0F0Fu) + 0x0606u) & 0x1010u))
+        return -1;
+    int y = (int)(a & 0xFF) * 1000 + (int)(a >> 8 & 0xFF) * 100 + (int)(a >> 16 & 0xFF) * 10 +
+            (int)(a >> 24 & 0xFF);
+    int m = (int)(a >> 40 & 0xFF) * 10 + (int)(a >> 48 & 0xFF);
+    int d = (int)(b & 0xFF) * 10 + (int)(b >> 8);
+    static const int8_t mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1800 || y > 2999 || m < 1 || m > 12 || d < 1) return -1;
+    if (d > mdays[m] && !(m == 2 && d == 29 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+        return -1;
+    *out = (int32_t)(y * 10000 + m * 100 + d);
     return 0;
 }
 
@@ -130,6 +169,20 @@ uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n) {
     buf_putc(&t->names, 0);
     t->hash[i] = id + 1;
     return id;
+}
+
+/* memcmp(a, b, n) == 0 without a libc call for each row's short symbol. */
+static inline bool same_bytes(const char *a, const char *b, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y) return false;
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i]) return false;
+    return true;
 }
 
 /* Keeps a copy of the source's name for error messages; returns its index. */
@@ -311,10 +364,11 @@ static int fast_row(struct csv_reader *rd, const enum data_field *map, const int
  * read; 0 when the row is not that simple (a quote, a long line, the end of
  * the buffer near, any field fast_row would refuse): the caller then resets
  * the row and asks fast_row. */
-static int split_row(struct csv_reader *rd, const enum data_field *map, const int8_t *slot, int nf,
-                     struct data_row *r, const char **sym, size_t *sym_len,
-                     struct data_date_memo *memo) {
+static int split_row(struct csv_reader *rd, const char *lo, const enum data_field *map,
+                     const int8_t *slot, int nf, struct data_row *r, const char **sym,
+                     size_t *sym_len) {
 #ifndef __SSE2__
+    (void)rd, (void)lo, (void)map, (void)slot, (void)nf, (void)r, (void)sym, (void)sym_len;
     return 0;
 #else
     const char *p = rd->p, *e = rd->end;
@@ -358,13 +412,13 @@ static int split_row(struct csv_reader *rd, const enum data_field *map, const in
         const char *fp = p + start[i];
         size_t n = (size_t)(end[i] - start[i]);
         if (slot[i] >= 0) {
-            if (n && csv_parse_number(fp, e, num + slot[i]) != fp + n) return 0;
+            if (n && csv_parse_span(lo, fp, n, e, num + slot[i]) != fp + n) return 0;
             continue;
         }
         switch (map[i]) {
         case DF_DATE:
             if (n == 10 && fp[4] == '-') {
-                if (memo_date(memo, fp, &r->date)) return 0;
+                if (date10(fp, &r->date)) return 0;
             } else if (n != 8 || fp[4] == '-' || csv_parse_date(fp, 8, &r->date)) {
                 return 0;
             }
@@ -460,10 +514,7 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
 
     for (;;) {
         /* parsed in place at the table's end; t->n moves on only when it is kept */
-        if (t->n == t->cap) {
-            t->cap = t->cap ? t->cap * 2 : 4096;
-            t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
-        }
+        if (t->n == t->cap) data_rows_reserve(t, t->n + 1);
         struct data_row *rp = &t->rows[t->n];
         rp->date = 0;
         rp->sym = 0;
@@ -472,7 +523,7 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         const char *sym = NULL;
         size_t sym_len = 0;
         size_t line;
-        if (data_read_fast_path && split_row(&rd, map, slot, nf, rp, &sym, &sym_len, t->dates)) {
+        if (data_read_fast_path && split_row(&rd, csv, map, slot, nf, rp, &sym, &sym_len)) {
             line = rd.rec_line;
             goto parsed;
         }
@@ -574,7 +625,7 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
                                colname[have[DF_VOLUME] - 1],
                                excerpt(&f[have[DF_VOLUME] - 1], tmp, 48));
         if (last_sym != UINT32_MAX && t->name_len[last_sym] == sym_len &&
-            !memcmp(data_rows_sym(t, last_sym), sym, sym_len))
+            same_bytes(data_rows_sym(t, last_sym), sym, sym_len))
             rp->sym = last_sym;
         else
             rp->sym = last_sym = data_rows_intern(t, sym, sym_len);
@@ -586,6 +637,9 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         if (base_flags && !(rp->adj > 0)) rp->flags |= ROW_NOBAR;
         if (rp->vwap > 0) rp->flags |= ROW_VWAP;
         if (rp->flags & ROW_NOBAR) t->st.no_bar++;
+        if (!t->n || rp->date < t->date_min) t->date_min = rp->date;
+        if (!t->n || rp->date > t->date_max) t->date_max = rp->date;
+        t->any_flags |= rp->flags;
         t->st.rows++;
         t->n++;
     }
@@ -600,9 +654,11 @@ void data_rows_append(struct data_rows *t, const struct data_rows *src) {
         sym_map[id] = data_rows_intern(t, data_rows_sym(src, (uint32_t)id), src->name_len[id]);
     for (size_t i = 0; i < src->nsrc; i++)
         add_src(t, src->src_names[i]);
-    if (t->n + src->n > t->cap) {
-        t->cap = t->n + src->n;
-        t->rows = xrealloc(t->rows, t->cap * sizeof *t->rows);
+    data_rows_reserve(t, t->n + src->n);
+    if (src->n) {
+        if (!t->n || src->date_min < t->date_min) t->date_min = src->date_min;
+        if (!t->n || src->date_max > t->date_max) t->date_max = src->date_max;
+        t->any_flags |= src->any_flags;
     }
     for (size_t i = 0; i < src->n; i++) {
         struct data_row r = src->rows[i];

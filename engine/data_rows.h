@@ -88,6 +88,10 @@ struct data_rows {
     char **src_names;             /* per source, owned copies for error messages */
     size_t nsrc, cap_src;
     struct data_stats st;
+    /* kept up as rows are added, so that the grid needs no pass of its own
+     * over the row table to find its date span */
+    int32_t date_min, date_max; /* of every row; meaningful when n > 0 */
+    uint32_t any_flags;         /* OR of every row's flags */
 };
 
 void data_rows_init(struct data_rows *t);
@@ -95,6 +99,9 @@ void data_rows_free(struct data_rows *t);
 static inline const char *data_rows_sym(const struct data_rows *t, uint32_t id) {
     return t->names.p + t->name_off[id];
 }
+
+/* Makes room for at least rows rows in all (panel_big_alloc memory). */
+void data_rows_reserve(struct data_rows *t, size_t rows);
 
 /* Interns a symbol name, returning its id. */
 uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n);

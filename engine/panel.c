@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "err.h"
 
@@ -14,7 +15,35 @@ static void *xcalloc(size_t n, size_t size) {
     return p;
 }
 
+/* Huge pages pay off only for arrays of several of them. */
+#define PANEL_HUGE ((size_t)2 << 20)
+
+void *panel_big_alloc(size_t bytes) {
+    void *a;
+    if (bytes < 2 * PANEL_HUGE) {
+        a = malloc(bytes ? bytes : 1);
+    } else {
+        size_t n = (bytes + PANEL_HUGE - 1) & ~(PANEL_HUGE - 1);
+        a = aligned_alloc(PANEL_HUGE, n);
+#ifdef MADV_HUGEPAGE
+        if (a) (void)madvise(a, n, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    }
+    if (!a) abort();
+    return a;
+}
+
 int panel_alloc(struct panel *p, int ndates, int nsyms) {
+    int rc = panel_alloc_unfilled(p, ndates, nsyms);
+    if (rc) return rc;
+    size_t cells = (size_t)ndates * (size_t)nsyms;
+    for (int f = 0; f < PF_COUNT; f++)
+        for (size_t i = 0; i < cells; i++)
+            p->f[f][i] = NAN;
+    return 0;
+}
+
+int panel_alloc_unfilled(struct panel *p, int ndates, int nsyms) {
     memset(p, 0, sizeof *p);
     if (ndates < 0 || nsyms < 0) return BT_ELIMIT;
     size_t cells = (size_t)ndates * (size_t)nsyms;
@@ -24,13 +53,8 @@ int panel_alloc(struct panel *p, int ndates, int nsyms) {
     p->nsyms = nsyms;
     p->dates = xcalloc((size_t)ndates, sizeof *p->dates);
     p->syms = xcalloc((size_t)nsyms, sizeof *p->syms);
-    for (int f = 0; f < PF_COUNT; f++) {
-        double *a = malloc((cells ? cells : 1) * sizeof *a);
-        if (!a) abort();
-        for (size_t i = 0; i < cells; i++)
-            a[i] = NAN;
-        p->f[f] = a;
-    }
+    for (int f = 0; f < PF_COUNT; f++)
+        p->f[f] = panel_big_alloc(cells * sizeof(double));
     return 0;
 }
 

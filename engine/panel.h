@@ -40,6 +40,15 @@ static inline size_t panel_idx(const struct panel *p, int d, int s) {
  * count would not fit (the panel is left zeroed). Allocation failure aborts,
  * as in buf.h. */
 int panel_alloc(struct panel *p, int ndates, int nsyms);
+/* panel_alloc without the NaN fill: the fields hold garbage until the caller
+ * writes every cell (the loader fills its panel block by block, so the
+ * cells are written once, while in cache, instead of twice). */
+int panel_alloc_unfilled(struct panel *p, int ndates, int nsyms);
+/* Memory for one big array (a panel field, the loader's row table), backed
+ * by transparent huge pages where the kernel allows it: first touching a
+ * fresh 30 MB panel page by page was a sixth of a load's time in the
+ * kernel. Release it with free(); never NULL (aborts, as in buf.h). */
+void *panel_big_alloc(size_t bytes);
 /* Frees everything panel_alloc made, including each syms[i], and zeroes *p.
  * Safe on a zeroed panel and twice in a row. */
 void panel_free(struct panel *p);

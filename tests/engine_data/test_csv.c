@@ -219,6 +219,37 @@ static void test_double_random_vs_strtod(void **state) {
     assert_int_equal(bad, 0);
 }
 
+/* csv_parse_span (a field already split at its commas) must accept exactly
+ * what csv_parse_double accepts and give the same bits: random fields of
+ * every length around the SSE2 shape's limits (1-7 integer digits, 15
+ * fraction digits, 19 digits in all), some with a stray byte, some too
+ * near the buffer's start for its 16-byte load. */
+static void test_span_vs_parse_double(void **state) {
+    (void)state;
+    static const char odd[] = "0123456789.e-+ ,x\"";
+    char buf[96];
+    int bad = 0;
+    for (int i = 0; i < 2000000 && bad < 10; i++) {
+        memset(buf, ',', sizeof buf);
+        size_t off = (size_t)(rng() % 24), len = 1 + (size_t)(rng() % 26);
+        char *s = buf + off;
+        size_t dot = (size_t)(rng() % (len + 1));
+        for (size_t j = 0; j < len; j++)
+            s[j] = (char)('0' + rng() % 10);
+        if (dot < len && rng() % 4) s[dot] = '.';
+        if (rng() % 8 == 0) s[rng() % len] = odd[rng() % (sizeof odd - 1)];
+        double a = 0, b = 0;
+        int ok_span = csv_parse_span(buf, s, len, buf + sizeof buf, &a) == s + len;
+        int ok_ref = csv_parse_double(s, len, &b) == 0;
+        if (ok_span != ok_ref || (ok_span && memcmp(&a, &b, sizeof a))) {
+            print_error("span \"%.*s\": %d %.17g vs %d %.17g\n", (int)len, s, ok_span, a, ok_ref,
+                        b);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
 /* Every numeric field of a plain or gzip CSV file, checked against strtod. */
 static size_t check_file(const char *path, int *bad) {
     FILE *f = fopen(path, "rb");
@@ -366,6 +397,7 @@ int main(void) {
         cmocka_unit_test(test_double_edge_cases),
         cmocka_unit_test(test_double_random_vs_strtod),
         cmocka_unit_test(test_double_shared_data_vs_strtod),
+        cmocka_unit_test(test_span_vs_parse_double),
         cmocka_unit_test(test_dates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
