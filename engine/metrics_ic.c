@@ -10,6 +10,13 @@
 #include "strategy.h"
 #include "strategy_sort.h"
 
+/* The correlation from the sums of products of the deviations. */
+static double pearson_r(double sxy, double sxx, double syy) {
+    if (sxx == 0 || syy == 0) return NAN;
+    double r = sxy / sqrt(sxx * syy);
+    return r > 1 ? 1 : r < -1 ? -1 : r;
+}
+
 /* metrics_pearson given the sums of x and of y (in index order). */
 static double pearson_sums(const double *x, const double *y, int n, double mx, double my) {
     mx /= n;
@@ -21,9 +28,7 @@ static double pearson_sums(const double *x, const double *y, int n, double mx, d
         sxx += a * a;
         syy += b * b;
     }
-    if (sxx == 0 || syy == 0) return NAN;
-    double r = sxy / sqrt(sxx * syy);
-    return r > 1 ? 1 : r < -1 ? -1 : r;
+    return pearson_r(sxy, sxx, syy);
 }
 
 double metrics_pearson(const double *x, const double *y, int n) {
@@ -75,35 +80,31 @@ static int order_filter(const int *list, int nlist, const int *pos, int *out) {
     return m;
 }
 
-/* The Pearson correlation of average ranks, from ox (0..n-1 in ascending
- * order of x) and ry (the y ranks, pair order). Ranks are multiples of 1/2,
- * so every sum metrics_pearson would form over them -- the rank
- * sums, the deviations from the mean rank (n + 1) / 2 and their products
- * -- is exact in any order: done in integers over doubled ranks in x's
- * order, the result is metrics_pearson's bit for bit, with x's ranks never
- * stored (below 100,000 pairs, where n^3 < 2^53 keeps the double sums
- * exact too). */
-static double rank_pearson(const double *x, const int *ox, const double *ry, int n) {
-    int64_t sxy = 0, sxx = 0, syy = 0, n1 = (int64_t)n + 1;
-    for (int i = 0; i < n;) {
-        double v = x[ox[i]];
-        int j = i + 1;
-        while (j < n && x[ox[j]] == v)
-            j++;
+/* The rank IC is the Pearson correlation of average ranks. Ranks are
+ * multiples of 1/2, so every sum metrics_pearson would form over them --
+ * the rank sums, the deviations from the mean rank (n + 1) / 2 and their
+ * products -- is exact in any order: done in integers over doubled ranks,
+ * the result is metrics_pearson's bit for bit (below 100,000 pairs, where
+ * n^3 < 2^53 keeps the double sums exact too). rank_scatter puts x's
+ * doubled, centred ranks in pair order (ax, from ox: 0..n-1 in ascending
+ * order of x) and returns the sum of their squares; one read of each x: a
+ * run of equal values ends where the next differs (x is finite, so the NaN
+ * past the end differs from every value). */
+static int64_t rank_scatter(const double *x, const int *ox, int n, int *ax) {
+    int64_t sxx = 0, n1 = (int64_t)n + 1;
+    double v = x[ox[0]];
+    for (int i = 0, j = 1; j <= n; j++) {
+        double u = j < n ? x[ox[j]] : NAN;
+        if (u == v) continue;
         /* ranks i+1..j share (i + 1 + j) / 2: doubled and centred */
-        int64_t a = (int64_t)i + 1 + j - n1, by = 0;
-        for (int k = i; k < j; k++) {
-            int64_t b = (int64_t)(2 * ry[ox[k]]) - n1;
-            by += b;
-            syy += b * b;
-        }
-        sxy += a * by;
+        int64_t a = (int64_t)i + 1 + j - n1;
+        for (int k = i; k < j; k++)
+            ax[ox[k]] = (int)a;
         sxx += a * a * (j - i);
         i = j;
+        v = u;
     }
-    if (sxx == 0 || syy == 0) return NAN;
-    double r = ((double)sxy / 4) / sqrt(((double)sxx / 4) * ((double)syy / 4));
-    return r > 1 ? 1 : r < -1 ? -1 : r;
+    return sxx;
 }
 
 void metrics_ic_day(const struct panel *p, const double *factor, int d, const int *xord, int nx,
@@ -131,7 +132,6 @@ void metrics_ic_day(const struct panel *p, const double *factor, int d, const in
     }
     if (n_out) *n_out = n;
     if (n < 2) return;
-    *ic = pearson_sums(x, y, n, sx, sy);
     /* every pair's symbol is in both lists (finite factor, valid return) */
     if (order_filter(xord, nx, pos, ox) != n) abort();
     if (n == ny && ro->rank) {
@@ -143,13 +143,31 @@ void metrics_ic_day(const struct panel *p, const double *factor, int d, const in
         metrics_rank_from_order(y, oy, n, ry);
     }
     /* from about 2^17 pairs on the double sums would round: do them */
-    if (n < 100000) {
-        *rank_ic = rank_pearson(x, ox, ry, n);
-    } else {
+    if (n >= 100000) {
         double *rx = scratch + 2 * ns;
+        *ic = pearson_sums(x, y, n, sx, sy);
         metrics_rank_from_order(x, ox, n, rx);
         *rank_ic = metrics_pearson(rx, ry, n);
+        return;
     }
+    int *ax = oy;
+    int64_t rxx = rank_scatter(x, ox, n, ax), rxy = 0, ryy = 0, n1 = (int64_t)n + 1;
+    double mx = sx / n, my = sy / n, sxy = 0, sxx = 0, syy = 0;
+    /* pearson_sums' loop (the same sums in the same order) with the rank
+     * sums beside it: the integer work fills the wait on each double add */
+    for (int k = 0; k < n; k++) {
+        double a = x[k] - mx, b = y[k] - my;
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+        int64_t rb = (int64_t)(2 * ry[k]) - n1;
+        rxy += ax[k] * rb;
+        ryy += rb * rb;
+    }
+    *ic = pearson_r(sxy, sxx, syy);
+    if (rxx == 0 || ryy == 0) return;
+    double r = ((double)rxy / 4) / sqrt(((double)rxx / 4) * ((double)ryy / 4));
+    *rank_ic = r > 1 ? 1 : r < -1 ? -1 : r;
 }
 
 void metrics_ic_at(const struct panel *p, const double *factor, int d, double *ic,

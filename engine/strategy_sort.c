@@ -60,14 +60,17 @@ void sort_order_doubles(const double *x, int *sym, int n, uint32_t *key, int *tm
     }
 }
 
-/* One stable counting pass of packed (key << 32 | symbol) values by the key
- * byte at bit `shift`; cnt is that byte's histogram. */
-static void row_pass(const uint64_t *src, uint64_t *dst, int n, int shift, uint32_t *cnt) {
+/* One stable counting pass of the words by the byte at bit `shift` (a
+ * constant once inlined); cnt is that byte's histogram. */
+static inline void row_pass(const uint64_t *src, uint64_t *dst, int n, int shift, uint32_t *cnt) {
     uint32_t sum = 0;
-    for (int i = 0; i < 256; i++) {
-        uint32_t t = cnt[i];
+    for (int i = 0; i < 256; i += 4) {
+        uint32_t t0 = cnt[i], t1 = cnt[i + 1], t2 = cnt[i + 2], t3 = cnt[i + 3];
         cnt[i] = sum;
-        sum += t;
+        cnt[i + 1] = sum + t0;
+        cnt[i + 2] = sum + t0 + t1;
+        cnt[i + 3] = sum + t0 + t1 + t2;
+        sum += t0 + t1 + t2 + t3;
     }
     for (int i = 0; i < n; i++) {
         uint64_t v = src[i];
@@ -75,64 +78,123 @@ static void row_pass(const uint64_t *src, uint64_t *dst, int n, int shift, uint3
     }
 }
 
-int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch) {
-    uint64_t *a = scratch, *b = scratch + (nsyms > 0 ? nsyms : 1);
-    uint32_t diff = 0, k0 = 0;
-    int n = 0;
-    /* key and symbol packed in one word, so each pass moves one value */
-    for (int s = 0; s < nsyms; s++) {
-        uint32_t k = (uint32_t)(sort_key(row[s]) >> 32);
-        a[n] = (uint64_t)k << 32 | (uint32_t)s;
-        n += !isnan(row[s]);
-    }
-    if (n > 0) k0 = (uint32_t)(a[0] >> 32);
-    for (int i = 1; i < n; i++)
-        diff |= (uint32_t)(a[i] >> 32) ^ k0;
-    /* the histograms of the three low key bytes in one pass (the top one,
-     * sign and high exponent, rarely varies: its own pass when it does),
-     * alternate values counting into two sets: a skewed byte would
-     * otherwise chain every increment on the one before */
-    uint32_t cnt[4][2][256];
-    memset(cnt, 0, sizeof cnt);
-    int i = 0;
-    for (; i + 1 < n; i += 2) {
-        uint32_t k = (uint32_t)(a[i] >> 32), l = (uint32_t)(a[i + 1] >> 32);
-        cnt[0][0][k & 255]++;
-        cnt[1][0][k >> 8 & 255]++;
-        cnt[2][0][k >> 16 & 255]++;
-        cnt[0][1][l & 255]++;
-        cnt[1][1][l >> 8 & 255]++;
-        cnt[2][1][l >> 16 & 255]++;
-    }
-    if (i < n) {
-        uint32_t k = (uint32_t)(a[i] >> 32);
-        cnt[0][0][k & 255]++;
-        cnt[1][0][k >> 8 & 255]++;
-        cnt[2][0][k >> 16 & 255]++;
-    }
-    if (diff >> 24)
-        for (i = 0; i < n; i++)
-            cnt[3][0][a[i] >> 56]++;
-    uint64_t *src = a, *dst = b;
-    for (int byte = 0; byte < 4; byte++) {
-        if (!(diff >> (8 * byte) & 255)) continue; /* a byte every key shares orders nothing */
-        for (int j = 0; j < 256; j++)
-            cnt[byte][0][j] += cnt[byte][1][j];
-        row_pass(src, dst, n, 32 + 8 * byte, cnt[byte][0]);
-        uint64_t *t = src;
-        src = dst, dst = t;
-    }
-    for (int i = 0; i < n; i++)
-        sym[i] = (int)(uint32_t)src[i];
-    /* neighbours equal in the upper half: order them by the whole key,
-     * stably (equal keys keep ascending symbols) */
+/* Neighbours whose words agree above the symbol bits (hi masks those) but
+ * whose whole keys may differ (bits of the key were dropped): order them by
+ * the whole key, stably (equal keys keep ascending symbols). */
+static void tie_fix(const double *row, const uint64_t *w, int *sym, int n, uint64_t hi) {
     for (int i = 1; i < n; i++) {
-        if (src[i] >> 32 != src[i - 1] >> 32) continue;
+        if ((w[i] ^ w[i - 1]) & hi) continue;
         int v = sym[i], j = i;
         uint64_t kv = sort_key(row[v]);
-        for (; j > 0 && src[j - 1] >> 32 == src[i] >> 32 && sort_key(row[sym[j - 1]]) > kv; j--)
+        for (; j > 0 && !((w[j - 1] ^ w[i]) & hi) && sort_key(row[sym[j - 1]]) > kv; j--)
             sym[j] = sym[j - 1];
         sym[j] = v;
     }
-    return n;
+}
+
+#define MANT ((UINT64_C(1) << 52) - 1)
+
+/* The word of key k: the code of its top 12 bits (sign and exponent), then
+ * its mantissa, then (over the low sb bits, dropping as many mantissa bits)
+ * the symbol. code_of holds the codes already shifted to the top. */
+int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch) {
+    if (nsyms <= 0) return 0;
+    uint64_t *a = scratch, *b = scratch + nsyms;
+    int n = nsyms;
+    /* NaNs too: their keys lie beyond the infinities' (+NaN above +inf,
+     * -NaN below -inf), so they end up at the ends, to be cut off */
+    for (int s = 0; s < n; s++)
+        a[s] = sort_key(row[s]);
+    /* which of the 4,096 sign-and-exponent fields occur (a cross-section
+     * spans a few dozen), and which key bits vary at all */
+    uint64_t seen[64], diff = 0;
+    memset(seen, 0, sizeof seen);
+    for (int s = 0; s < n; s++) {
+        seen[a[s] >> 58] |= UINT64_C(1) << (a[s] >> 52 & 63);
+        diff |= a[s] ^ a[0];
+    }
+    int nd = 0;
+    for (int w = 0; w < 64; w++)
+        for (uint64_t m = seen[w]; m; m &= m - 1)
+            nd++;
+    int c = nd > 1 ? 64 - __builtin_clzll((uint64_t)nd - 1) : 0;
+    uint64_t code_of[4096];
+    nd = 0;
+    for (int w = 0; w < 64; w++)
+        for (uint64_t m = seen[w]; m; m &= m - 1)
+            code_of[w * 64 + __builtin_ctzll(m)] = c ? (uint64_t)nd++ << (64 - c) : 0;
+    int tz = diff & MANT ? __builtin_ctzll(diff & MANT) : 52;
+    int sb = n > 1 ? 64 - __builtin_clzll((uint64_t)n - 1) : 0;
+    uint64_t smask = (UINT64_C(1) << sb) - 1;
+    /* the mantissa sits at bits [12 - c, 64 - c); the symbol overwrites
+     * the ones below sb, harmless when every key shares them */
+    int exact = sb - (12 - c) <= tz;
+    /* the histograms of both digits, alternate words counting into two
+     * sets (a skewed digit would chain every increment on the last) */
+    uint32_t cnt[2][2][256];
+    memset(cnt, 0, sizeof cnt);
+    int i = 0;
+    for (; i + 1 < n; i += 2) {
+        uint64_t k = a[i], l = a[i + 1];
+        uint64_t w = code_of[k >> 52] | ((k << 12 >> c) & ~smask) | (uint64_t)i;
+        uint64_t v = code_of[l >> 52] | ((l << 12 >> c) & ~smask) | (uint64_t)(i + 1);
+        a[i] = w;
+        a[i + 1] = v;
+        cnt[0][0][w >> 48 & 255]++;
+        cnt[1][0][w >> 56]++;
+        cnt[0][1][v >> 48 & 255]++;
+        cnt[1][1][v >> 56]++;
+    }
+    if (i < n) {
+        uint64_t k = a[i];
+        uint64_t w = code_of[k >> 52] | ((k << 12 >> c) & ~smask) | (uint64_t)i;
+        a[i] = w;
+        cnt[0][0][w >> 48 & 255]++;
+        cnt[1][0][w >> 56]++;
+    }
+    uint64_t first = a[0];
+    uint64_t *src = a, *dst = b;
+    for (int j = 0; j < 256; j++)
+        cnt[0][0][j] += cnt[0][1][j];
+    if (cnt[0][0][first >> 48 & 255] != (uint32_t)n) {
+        row_pass(src, dst, n, 48, cnt[0][0]);
+        uint64_t *tp = src;
+        src = dst, dst = tp;
+    }
+    for (int j = 0; j < 256; j++)
+        cnt[1][0][j] += cnt[1][1][j];
+    if (cnt[1][0][first >> 56] != (uint32_t)n) {
+        row_pass(src, dst, n, 56, cnt[1][0]);
+        uint64_t *tp = src;
+        src = dst, dst = tp;
+    }
+    /* words equal in the radix digits: insertion by the whole word */
+    uint64_t u = src[0];
+    sym[0] = (int)(u & smask);
+    for (int i = 1; i < n; i++) {
+        uint64_t v = src[i];
+        if (v > u) {
+            sym[i] = (int)(v & smask);
+            u = v;
+            continue;
+        }
+        int j = i;
+        do {
+            src[j] = src[j - 1];
+            sym[j] = sym[j - 1];
+            j--;
+        } while (j > 0 && src[j - 1] > v);
+        src[j] = v;
+        sym[j] = (int)(v & smask);
+        u = src[i];
+    }
+    if (!exact) tie_fix(row, src, sym, n, ~smask);
+    /* cut the NaNs off both ends */
+    int lo = 0, hi = n;
+    while (lo < hi && isnan(row[sym[lo]]))
+        lo++;
+    while (hi > lo && isnan(row[sym[hi - 1]]))
+        hi--;
+    if (lo) memmove(sym, sym + lo, (size_t)(hi - lo) * sizeof *sym);
+    return hi - lo;
 }

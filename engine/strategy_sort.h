@@ -22,9 +22,11 @@
  * compare equal (ties must stay ties). */
 static inline uint64_t sort_key(double x) {
     uint64_t b;
-    x = x == 0 ? 0.0 : x;
+    /* + 0.0 turns -0.0 into 0.0 and leaves every other value as it is */
+    x += 0.0;
     memcpy(&b, &x, sizeof b);
-    return b >> 63 ? ~b : b | (uint64_t)1 << 63;
+    /* negatives: every bit flipped; the rest: the sign bit set */
+    return b ^ ((uint64_t)((int64_t)b >> 63) | (uint64_t)1 << 63);
 }
 
 /* Sorts sym[0..n) (ascending symbols, x[sym[i]] never NaN) into ascending
@@ -37,9 +39,14 @@ static inline uint64_t sort_key(double x) {
 void sort_order_doubles(const double *x, int *sym, int n, uint32_t *key, int *tmp);
 /* The same order of one row's non-NaN values: sym gets the symbols s in
  * [0, nsyms) with row[s] not NaN, in ascending (value, symbol) order;
- * returns how many. The NaN filter and the keys are one pass over the row,
- * and each radix pass moves one word (key and symbol packed). scratch:
- * 2*nsyms words. */
+ * returns how many. Each symbol gets one word: the order-preserving code of
+ * its key's sign and exponent among the row's distinct ones (a few bits
+ * where the raw exponent takes twelve), the mantissa below it and the
+ * symbol in the low bits; two byte passes over the word's top 16 bits, an
+ * insertion pass by the whole word and, when the word had to drop low
+ * mantissa bits, one by the whole key over neighbours equal in the rest.
+ * NaNs are sorted too (their keys lie beyond the infinities) and cut off
+ * the ends. scratch: 2*nsyms words. */
 int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch);
 
 #define STRATEGY_SORT_DEFINE(name, less)                                                           \

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,104 @@ static void test_sort_row_matches_comparison_sort(void **st) {
     free(scratch);
 }
 
+/* sort_order_row of x[0..n) against the comparison sort of its non-NaN
+ * values; what names the row in a failure. */
+static void check_row(const double *x, int n, const char *what) {
+    size_t m0 = n > 0 ? (size_t)n : 1;
+    int *got = malloc(m0 * sizeof *got), *want = malloc(m0 * sizeof *want), m = 0;
+    uint64_t *scratch = malloc(2 * m0 * sizeof *scratch);
+    for (int i = 0; i < n; i++)
+        if (!isnan(x[i])) want[m++] = i;
+    cmp_x = x;
+    qsort(want, (size_t)m, sizeof *want, cmp_value_index);
+    int k = sort_order_row(x, n, got, scratch);
+    if (k != m) fail_msg("%s n=%d: %d values sorted, want %d", what, n, k, m);
+    for (int i = 0; i < m; i++)
+        if (got[i] != want[i])
+            fail_msg("%s n=%d: position %d holds %d, want %d", what, n, i, got[i], want[i]);
+    free(got);
+    free(want);
+    free(scratch);
+}
+
+/* A double of the given bits (NaN payloads, subnormals, any exponent). */
+static double from_bits(uint64_t b) {
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* The rows a radix sort on compressed, truncated keys could get wrong:
+ * every value the same, two values, signed zeros, infinities next to NaNs
+ * whose payloads only the low key bits tell apart, subnormals, exponents
+ * all over the range (more distinct exponents than any code width
+ * assumes), neighbours that differ in the last mantissa bit only, the
+ * smallest sizes and rows beyond a thousand symbols. */
+static void test_sort_row_adversarial(void **st) {
+    (void)st;
+    enum { MAXN = 5000 };
+    double *x = malloc(MAXN * sizeof *x);
+    const int sizes[] = {0, 1, 2, 3, 4, 7, 255, 256, 257, 482, 1000, 1025, 4097};
+    static const double special[] = {INFINITY,
+                                     -INFINITY,
+                                     0.0,
+                                     -0.0,
+                                     4.9e-324,
+                                     -4.9e-324,
+                                     2.2250738585072014e-308,
+                                     -2.2250738585072009e-308,
+                                     1.7976931348623157e308,
+                                     -1.7976931348623157e308};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        int n = sizes[si];
+        for (int flavour = 0; flavour < 13; flavour++) {
+            for (int rep = 0; rep < 4; rep++) {
+                for (int i = 0; i < n; i++) {
+                    uint64_t r = rng();
+                    switch (flavour) {
+                    case 0: x[i] = 42.5; break; /* all equal */
+                    case 1: x[i] = (r & 1) ? -1.25 : 3.0; break;
+                    case 2: x[i] = (r & 1) ? 0.0 : -0.0; break;
+                    case 3: x[i] = special[r % 10]; break;
+                    case 4: /* subnormals of both signs */
+                        x[i] = from_bits((r & 0x800FFFFFFFFFFFFFULL) | (r >> 63 ? 0 : 1));
+                        break;
+                    case 5: /* any bit pattern: every exponent, NaN payloads */
+                        x[i] = from_bits(r);
+                        break;
+                    case 6: /* +-inf next to NaNs of tiny payloads, both signs */
+                        x[i] = r % 3 ? ((r >> 8 & 1) ? INFINITY : -INFINITY)
+                                     : from_bits(0x7FF0000000000000ULL | (r >> 9 & 1) << 63 |
+                                                 (1 + (r >> 10 & 3)));
+                        break;
+                    case 7: /* differ in the last mantissa bits only */
+                        x[i] = from_bits(0x3FF0000000000000ULL | (r & 7));
+                        break;
+                    case 8: /* last bits, both signs, one value per exponent */
+                        x[i] = ldexp((r & 1) ? -1.0 : 1.0, (int)(r >> 1 & 2047) - 1074) *
+                               (1 + ldexp((double)(r >> 20 & 3), -52));
+                        break;
+                    case 9: /* ties on a full mantissa, many exponents */
+                        x[i] = ldexp(1.0 + ldexp((double)(r % 5), -52), (int)((r >> 8) % 97) - 48);
+                        break;
+                    case 10: x[i] = (r & 3) ? NAN : (double)(r >> 2 & 1); break;
+                    case 11: x[i] = NAN; break;
+                    default: /* a factor-like cross-section with ties and NaNs */
+                        x[i] = r % 17 == 0  ? NAN
+                               : r % 5 == 0 ? (double)(r >> 5 & 3)
+                                            : ((double)(int64_t)r) * 1e-19;
+                        break;
+                    }
+                }
+                char what[32];
+                snprintf(what, sizeof what, "flavour %d", flavour);
+                check_row(x, n, what);
+            }
+        }
+    }
+    free(x);
+}
+
 static void test_run_order_skips_nan(void **st) {
     (void)st;
     /* 2 dates x 4 symbols */
@@ -158,6 +257,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sort_matches_comparison_sort),
         cmocka_unit_test(test_sort_row_matches_comparison_sort),
+        cmocka_unit_test(test_sort_row_adversarial),
         cmocka_unit_test(test_run_order_skips_nan),
         cmocka_unit_test(test_quantile_walk_matches_scan),
     };
