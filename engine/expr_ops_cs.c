@@ -7,15 +7,7 @@
 #include <string.h>
 
 #include "expr_int.h"
-
-/* Order-preserving map of a double to an unsigned key (-0 folded into +0
- * first, so equal values get equal keys). */
-static inline uint64_t sort_key(double v) {
-    uint64_t b;
-    v += 0.0;
-    memcpy(&b, &v, sizeof b);
-    return (b >> 63) ? ~b : b ^ 0x8000000000000000ULL;
-}
+#include "sort_key.h"
 
 /* LSD radix sort of it[0..m) by key, 8 bits a pass: all eight histograms
  * in one read, passes where every key has the same digit skipped, and the

@@ -17,17 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* The unsigned key that orders like the double: a < b <=> key(a) < key(b)
- * for non-NaN doubles, and -0.0 and 0.0 get the same key because they
- * compare equal (ties must stay ties). */
-static inline uint64_t sort_key(double x) {
-    uint64_t b;
-    /* + 0.0 turns -0.0 into 0.0 and leaves every other value as it is */
-    x += 0.0;
-    memcpy(&b, &x, sizeof b);
-    /* negatives: every bit flipped; the rest: the sign bit set */
-    return b ^ ((uint64_t)((int64_t)b >> 63) | (uint64_t)1 << 63);
-}
+#include "sort_key.h"
 
 /* Sorts sym[0..n) (ascending symbols, x[sym[i]] never NaN) into ascending
  * (x, symbol) order: the total order the index sorts use. A stable LSD
