@@ -37,7 +37,8 @@ enum {
 };
 
 struct expr_ast;  /* one parsed expression (opaque) */
-struct expr_prog; /* many expressions sharing subexpressions (opaque) */
+struct expr_prog;   /* many expressions sharing subexpressions (opaque) */
+struct expr_stream; /* one streamed evaluation of an expr_prog (opaque) */
 
 /* Parses text into *out (free with expr_free). On error *out is NULL. */
 int expr_parse(const char *text, struct expr_ast **out, struct bt_err *err);
@@ -74,6 +75,24 @@ int expr_prog_node_count(const struct expr_prog *prog);
 int expr_prog_evaluated(const struct expr_prog *prog);
 /* Peak bytes of intermediate buffers alive at once in the last eval. */
 size_t expr_prog_peak_bytes(const struct expr_prog *prog);
+
+/* Streamed evaluation, for a caller that consumes each result and lets it
+ * go: memory stays bounded by the graph's live cut plus the results not yet
+ * released, instead of holding every result at once. Values are those of
+ * expr_prog_eval, bit for bit. The program must not change meanwhile. */
+int expr_stream_begin(struct expr_prog *prog, const struct panel *p, struct expr_stream **out,
+                      struct bt_err *err);
+/* Evaluates on until max expressions not yet handed out are complete (or
+ * every one is), hands out up to max of them in completion order -- their
+ * indices in out -- and returns how many: 0 once all were handed out. */
+int expr_stream_next(struct expr_stream *s, int *out, int max);
+/* The values of handed-out expression idx until it is released; NULL for
+ * one not handed out or already released. */
+const double *expr_stream_result(const struct expr_stream *s, int idx);
+/* The caller is done with expression idx: its buffer may be reused. */
+void expr_stream_release(struct expr_stream *s, int idx);
+/* Frees the stream and every buffer it still holds. */
+void expr_stream_end(struct expr_stream *s);
 
 /* One-shot: parse text and evaluate over p; *out is malloc'd ndates*nsyms
  * doubles the caller frees. */

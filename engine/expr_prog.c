@@ -6,11 +6,7 @@
  * one node. Commutative operators order their children first, and
  * elementwise operators over literals fold into a literal.
  *
- * Evaluation walks the graph in index order (children were interned before
- * parents) and frees an intermediate buffer as soon as its last consumer has
- * run, so memory is bounded by the graph's widest "live" cut rather than by
- * its size. Nodes run one after another; each kernel splits its own work
- * over engine/par.h's threads (expr_int.h), bit-identically. */
+ * Evaluation is expr_eval.c's. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,20 +16,7 @@
 #endif
 
 #include "expr_int.h"
-
-enum { PROG_MAX_NODES = 1 << 20 };
-
-struct expr_prog {
-    struct expr_node *nodes; /* the shared graph, children first */
-    int n, cap;
-    int *slots; /* open-addressing hash: node index or -1 */
-    int nslots; /* power of two, > 2n */
-    int *roots; /* graph node of each added expression */
-    int nroots, rcap;
-    double **results; /* per added expression, after eval */
-    int evaluated;
-    size_t peak;
-};
+#include "expr_prog.h"
 
 static void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
@@ -150,7 +133,7 @@ struct expr_prog *expr_prog_new(void) {
     return pg;
 }
 
-static void free_results(struct expr_prog *pg) {
+void expr_prog_free_results(struct expr_prog *pg) {
     if (!pg->results) return;
     for (int i = 0; i < pg->nroots; i++)
         free(pg->results[i]);
@@ -160,7 +143,7 @@ static void free_results(struct expr_prog *pg) {
 
 void expr_prog_free(struct expr_prog *pg) {
     if (!pg) return;
-    free_results(pg);
+    expr_prog_free_results(pg);
     free(pg->nodes);
     free(pg->slots);
     free(pg->roots);
@@ -182,7 +165,7 @@ int expr_prog_add(struct expr_prog *pg, const char *text, struct bt_err *err) {
             goto done;
         }
     }
-    free_results(pg); /* results no longer line up with the roots */
+    expr_prog_free_results(pg); /* results no longer line up with the roots */
     if (pg->nroots == pg->rcap) {
         pg->rcap = pg->rcap ? pg->rcap * 2 : 16;
         pg->roots = realloc(pg->roots, (size_t)pg->rcap * sizeof *pg->roots);
@@ -232,173 +215,3 @@ double *expr_prog_take_result(struct expr_prog *pg, int idx) {
     return r;
 }
 
-/* State of one evaluation: each node's value, who owns its buffer, and how
- * many consumers have yet to read it. Released buffers go to a pool that
- * the next allocation takes from: a fresh multi-megabyte malloc is a fresh
- * mmap whose every page faults and is zeroed, which cost more than the
- * cheap operators themselves. The pool never holds more than the peak. */
-struct eval_state {
-    struct expr_val *vals;
-    unsigned char *owned;
-    int *remaining;
-    size_t cells, live;
-    double **pool; /* released buffers of cells doubles */
-    int npool;
-};
-
-static double *alloc_cells(struct expr_prog *pg, struct eval_state *st) {
-    double *p = st->npool ? st->pool[--st->npool] : expr_panel_alloc(st->cells);
-    st->live += st->cells * sizeof *p;
-    if (st->live > pg->peak) pg->peak = st->live;
-    return p;
-}
-
-/* Returns buffer p (of cells doubles) to the pool. */
-static void pool_put(struct eval_state *st, double *p) {
-    st->pool[st->npool++] = p;
-    st->live -= st->cells * sizeof(double);
-}
-
-static void release(struct eval_state *st, int i) {
-    if (!st->owned[i]) return;
-    pool_put(st, (double *)st->vals[i].p);
-    st->vals[i].p = NULL;
-    st->owned[i] = 0;
-}
-
-/* A full array for v (a temporary broadcast when v is a scalar). */
-static const double *as_array(struct expr_prog *pg, struct eval_state *st, const struct expr_val *v,
-                              double **tmp) {
-    *tmp = NULL;
-    if (v->p) return v->p;
-    *tmp = alloc_cells(pg, st);
-    for (size_t i = 0; i < st->cells; i++)
-        (*tmp)[i] = v->s;
-    return *tmp;
-}
-
-static void free_tmp(struct eval_state *st, double *tmp) {
-    if (tmp) pool_put(st, tmp);
-}
-
-/* Computes node i from its (already computed) children. */
-static void eval_node(struct expr_prog *pg, struct eval_state *st, const struct panel *p, int i) {
-    const struct expr_node *nd = &pg->nodes[i];
-    struct expr_val args[3];
-    for (int k = 0; k < nd->nargs; k++)
-        args[k] = st->vals[nd->a[k]];
-    struct expr_val *out = &st->vals[i];
-    if (nd->op == EOP_CONST) {
-        out->p = NULL;
-        out->s = nd->num;
-        return;
-    }
-    if (nd->op == EOP_INPUT) {
-        out->p = p->f[nd->win];
-        return;
-    }
-    double *buf = alloc_cells(pg, st), *t0 = NULL, *t1 = NULL;
-    if (expr_op_is_elem(nd->op)) {
-        expr_eval_elem(nd->op, args, st->cells, buf);
-    } else if (expr_op_is_ts(nd->op)) {
-        const double *x = as_array(pg, st, &args[0], &t0);
-        const double *y = nd->nargs > 1 ? as_array(pg, st, &args[1], &t1) : NULL;
-        double *sc[EXPR_TS_MAX_SCRATCH];
-        int nsc = expr_ts_scratch_count(nd->op, nd->win);
-        for (int k = 0; k < nsc; k++)
-            sc[k] = alloc_cells(pg, st);
-        expr_eval_ts_scratch(nd->op, x, y, nd->win, p->dates, p->ndates, p->nsyms, buf, sc);
-        for (int k = 0; k < nsc; k++)
-            pool_put(st, sc[k]);
-    } else {
-        const double *x = as_array(pg, st, &args[0], &t0);
-        expr_eval_cs(nd->op, nd->num, x, p->ndates, p->nsyms, buf);
-    }
-    free_tmp(st, t0);
-    free_tmp(st, t1);
-    out->p = buf;
-    st->owned[i] = 1;
-    pg->evaluated++;
-}
-
-int expr_prog_eval(struct expr_prog *pg, const struct panel *p, struct bt_err *err) {
-    struct eval_state st;
-    int rc = 0;
-    memset(&st, 0, sizeof st);
-    free_results(pg);
-    pg->evaluated = 0;
-    pg->peak = 0;
-    if (p->ndates < 0 || p->nsyms < 0)
-        return bt_err_set(err, BT_EINPUT, "panel", "panel has negative dimensions");
-    st.cells = (size_t)p->ndates * (size_t)p->nsyms;
-    if (p->ndates && st.cells / (size_t)p->ndates != (size_t)p->nsyms)
-        return bt_err_set(err, BT_ELIMIT, "panel", "panel too large");
-    if (st.cells > ((size_t)1 << 31))
-        return bt_err_set(err, BT_ELIMIT, "panel", "panel has more than 2^31 cells");
-    for (int i = 0; i < pg->n; i++)
-        if (pg->nodes[i].op == EOP_INPUT && !p->f[pg->nodes[i].win] && st.cells)
-            return bt_err_set(err, BT_EINPUT, "panel", "panel has no field %d for input",
-                              pg->nodes[i].win);
-    st.vals = xmalloc(((size_t)pg->n + 1) * sizeof *st.vals);
-    st.owned = xmalloc((size_t)pg->n + 1);
-    st.remaining = xmalloc(((size_t)pg->n + 1) * sizeof *st.remaining);
-    memset(st.vals, 0, ((size_t)pg->n + 1) * sizeof *st.vals);
-    memset(st.owned, 0, (size_t)pg->n + 1);
-    memset(st.remaining, 0, ((size_t)pg->n + 1) * sizeof *st.remaining);
-    /* every node's buffer, two broadcast temporaries and a kernel's scratch
-     * can be pooled */
-    st.pool = xmalloc(((size_t)pg->n + 3 + EXPR_TS_MAX_SCRATCH) * sizeof *st.pool);
-    for (int i = 0; i < pg->n; i++)
-        for (int k = 0; k < pg->nodes[i].nargs; k++)
-            st.remaining[pg->nodes[i].a[k]]++;
-    for (int r = 0; r < pg->nroots; r++)
-        st.remaining[pg->roots[r]]++;
-    for (int i = 0; i < pg->n; i++) {
-        if (!st.remaining[i]) continue; /* orphan left behind by folding */
-        eval_node(pg, &st, p, i);
-        const struct expr_node *nd = &pg->nodes[i];
-        for (int k = 0; k < nd->nargs; k++)
-            if (--st.remaining[nd->a[k]] == 0) release(&st, nd->a[k]);
-    }
-    pg->results = xmalloc(((size_t)pg->nroots + 1) * sizeof *pg->results);
-    for (int r = 0; r < pg->nroots; r++) {
-        int i = pg->roots[r];
-        if (st.owned[i] && st.remaining[i] == 1) {
-            pg->results[r] = (double *)st.vals[i].p; /* last reader takes the buffer */
-            st.owned[i] = 0;
-            st.live -= st.cells * sizeof(double);
-        } else {
-            double *c = expr_panel_alloc(st.cells);
-            for (size_t k = 0; k < st.cells; k++)
-                c[k] = st.vals[i].p ? st.vals[i].p[k] : st.vals[i].s;
-            pg->results[r] = c;
-        }
-        st.remaining[i]--;
-    }
-    for (int i = 0; i < pg->n; i++)
-        release(&st, i);
-    while (st.npool)
-        free(st.pool[--st.npool]);
-    free(st.pool);
-    free(st.vals);
-    free(st.owned);
-    free(st.remaining);
-    return rc;
-}
-
-int expr_eval_text(const char *text, const struct panel *p, double **out, struct bt_err *err) {
-    struct expr_prog *pg = expr_prog_new();
-    int rc, idx;
-    *out = NULL;
-    idx = expr_prog_add(pg, text, err);
-    if (idx < 0) {
-        rc = err ? err->code : BT_EINPUT;
-        if (!rc) rc = BT_EINPUT;
-        goto done;
-    }
-    if ((rc = expr_prog_eval(pg, p, err))) goto done;
-    *out = expr_prog_take_result(pg, idx);
-done:
-    expr_prog_free(pg);
-    return rc;
-}

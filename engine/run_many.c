@@ -2,7 +2,13 @@
  * expression program (shared subexpressions evaluated once), and one sort
  * per (factor, date) shared by every pair over that factor. Factors are
  * independent of each other once evaluated, so each factor's pairs are one
- * task on the engine's worker threads. */
+ * task on the engine's worker threads.
+ *
+ * Expressions are evaluated as a stream, a few factors at a time: their
+ * pairs run, their buffers go back to the evaluator's pool, and the next
+ * factors are computed into the same memory. Evaluating all of them first
+ * kept fifty factor panels alive at once, and clearing that much fresh
+ * memory cost more than some operators. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,15 +35,15 @@ struct many {
     void *ctx;
     const struct run_order *ret_order;
     int *lead;       /* per pair: the first pair with its factor text */
-    int *group;      /* the leads of parsed factors, in pair order */
-    double **factor; /* per lead: its factor panel, owned until its task ends */
+    const double **factor; /* per lead: its factor panel, while its chunk runs */
+    int *chunk;            /* the leads whose factors are ready, one task each */
 };
 
 /* One factor: its orders, then every pair over it in pair order. */
-static void factor_task(void *vctx, int g, int worker) {
+static void factor_task(void *vctx, int t, int worker) {
     struct many *m = vctx;
     const struct panel *p = m->p;
-    int l = m->group[g];
+    int l = m->chunk[t];
     const double *factor = m->factor[l];
     struct run_order order = {0};
     (void)worker;
@@ -57,60 +63,74 @@ static void factor_task(void *vctx, int g, int worker) {
                         s->state_in_len, &sh, &m->outs[i], &m->errs[i]);
     }
     run_order_free(&order);
-    free(m->factor[l]);
-    m->factor[l] = NULL;
     if (m->done)
         for (int i = l; i < m->n; i++)
             if (m->lead[i] == l) m->done(m->ctx, i);
+}
+
+/* Factors evaluated per chunk: enough to keep every thread busy between
+ * two evaluations (a chunk ends when its slowest factor does), few enough
+ * that their panels stay a small part of the batch's memory. */
+static int chunk_size(void) {
+    return 8 * par_threads();
 }
 
 int run_many_each(const struct panel *p, const struct run_pair_spec *specs, int n, int32_t from,
                   int32_t to, struct run_output *outs, struct bt_err *errs, run_done_fn done,
                   void *ctx, struct bt_err *err) {
     struct expr_prog *prog = expr_prog_new();
+    struct expr_stream *stream = NULL;
     struct run_order ret_order = {0};
     size_t sz = n > 0 ? (size_t)n : 1;
-    int *idx = calloc(sz, sizeof *idx), ngroups = 0, rc = 0;
+    int *idx = calloc(sz, sizeof *idx), *root_lead = calloc(sz, sizeof *root_lead);
+    int *ready = calloc(sz, sizeof *ready), rc = 0;
     struct many m = {p, specs, n, from, to, outs, errs, done, ctx, &ret_order, NULL, NULL, NULL};
     m.lead = calloc(sz, sizeof *m.lead);
-    m.group = calloc(sz, sizeof *m.group);
     m.factor = calloc(sz, sizeof *m.factor);
-    if (!prog || !idx || !m.lead || !m.group || !m.factor) abort();
+    m.chunk = calloc(sz, sizeof *m.chunk);
+    if (!prog || !idx || !root_lead || !ready || !m.lead || !m.factor || !m.chunk) abort();
     /* Each distinct factor text enters the program once: pairs over the
-     * same factor share its result buffer (a program root per pair would
-     * hold a panel-sized copy per pair) and its orders. */
+     * same factor share its result buffer and its orders. */
     for (int i = 0; i < n; i++) {
         memset(&outs[i], 0, sizeof outs[i]);
         m.lead[i] = first_same_factor(specs, i);
         if (m.lead[i] == i) {
             bt_err_clear(&errs[i]);
             idx[i] = expr_prog_add(prog, specs[i].factor, &errs[i]);
-            if (idx[i] >= 0) m.group[ngroups++] = i;
+            if (idx[i] >= 0) root_lead[idx[i]] = i;
         } else {
             idx[i] = idx[m.lead[i]];
             errs[i] = errs[m.lead[i]];
         }
     }
-    if ((rc = expr_prog_eval(prog, p, err))) goto fail;
-    for (int g = 0; g < ngroups; g++)
-        m.factor[m.group[g]] = expr_prog_take_result(prog, idx[m.group[g]]);
-    expr_prog_free(prog); /* its pooled buffers go back before the pairs run */
-    prog = NULL;
+    if ((rc = expr_stream_begin(prog, p, &stream, err))) goto fail;
     if (p->ndates > 0) run_order_returns(&ret_order, p, 0, p->ndates - 1);
     /* pairs whose expression failed are done already */
     if (done)
         for (int i = 0; i < n; i++)
             if (idx[i] < 0) done(ctx, i);
-    par_run(ngroups, factor_task, &m);
+    int k, max = chunk_size();
+    while ((k = expr_stream_next(stream, ready, max < n ? max : n)) > 0) {
+        for (int t = 0; t < k; t++) {
+            m.chunk[t] = root_lead[ready[t]];
+            m.factor[m.chunk[t]] = expr_stream_result(stream, ready[t]);
+        }
+        par_run(k, factor_task, &m);
+        for (int t = 0; t < k; t++) {
+            m.factor[m.chunk[t]] = NULL;
+            expr_stream_release(stream, ready[t]);
+        }
+    }
 fail:
-    for (int i = 0; i < n; i++)
-        free(m.factor[i]);
+    expr_stream_end(stream);
     run_order_free(&ret_order);
     expr_prog_free(prog);
     free(idx);
+    free(root_lead);
+    free(ready);
     free(m.lead);
-    free(m.group);
     free(m.factor);
+    free(m.chunk);
     return rc;
 }
 

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = '\0';
-    struct expr_prog *pg = expr_prog_new();
+    struct expr_prog *pg = expr_prog_new(), *streamed = expr_prog_new();
     int added = 0;
     char *save = NULL;
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         int idx = expr_prog_add(pg, line, &err);
         if (idx != added) abort();
         if (expr_prog_lookback(pg, idx) != lb) abort();
+        if (expr_prog_add(streamed, line, &err) != idx) abort();
         added++;
     }
     struct bt_err err = BT_ERR_INIT;
@@ -73,8 +74,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (isinf(v[c])) abort();
         }
         if (expr_prog_evaluated(pg) != expr_prog_node_count(pg)) abort();
+        /* streamed two at a time: each once, the same bits */
+        struct expr_stream *s = NULL;
+        int out[2], k, total = 0;
+        if (expr_stream_begin(streamed, &panel, &s, &err)) abort();
+        while ((k = expr_stream_next(s, out, 2)) > 0)
+            for (int t = 0; t < k; t++, total++) {
+                const double *v = expr_stream_result(s, out[t]);
+                if (!v || memcmp(v, expr_prog_result(pg, out[t]), sizeof(double) * ND * NS))
+                    abort();
+                expr_stream_release(s, out[t]);
+            }
+        if (total != added) abort();
+        expr_stream_end(s);
     }
     expr_prog_free(pg);
+    expr_prog_free(streamed);
     free(text);
     return 0;
 }
