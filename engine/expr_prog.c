@@ -214,4 +214,3 @@ double *expr_prog_take_result(struct expr_prog *pg, int idx) {
     pg->results[idx] = NULL;
     return r;
 }
-

@@ -34,7 +34,7 @@ struct many {
     run_done_fn done;
     void *ctx;
     const struct run_order *ret_order;
-    int *lead;       /* per pair: the first pair with its factor text */
+    int *lead;             /* per pair: the first pair with its factor text */
     const double **factor; /* per lead: its factor panel, while its chunk runs */
     int *chunk;            /* the leads whose factors are ready, one task each */
 };
