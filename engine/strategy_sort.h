@@ -29,15 +29,32 @@
 void sort_order_doubles(const double *x, int *sym, int n, uint32_t *key, int *tmp);
 /* The same order of one row's non-NaN values: sym gets the symbols s in
  * [0, nsyms) with row[s] not NaN, in ascending (value, symbol) order;
- * returns how many. Each symbol gets one word: the order-preserving code of
- * its key's sign and exponent among the row's distinct ones (a few bits
- * where the raw exponent takes twelve), the mantissa below it and the
- * symbol in the low bits; two byte passes over the word's top 16 bits, an
- * insertion pass by the whole word and, when the word had to drop low
- * mantissa bits, one by the whole key over neighbours equal in the rest.
- * NaNs are sorted too (their keys lie beyond the infinities) and cut off
- * the ends. scratch: 2*nsyms words. */
+ * returns how many. scratch: 2*nsyms words. Two ways to get there, with
+ * the same result, bit for bit:
+ *
+ * sort_order_row_avx512 (taken where the CPU has AVX-512F, see
+ * sort_order_row_has_avx512): one word per non-NaN value, its whole key
+ * with the symbol over the key's low bits (so all words differ), built and
+ * NaN-filtered eight at a time; a branch-free bitonic sort of the words,
+ * eight compare-exchanges to a min/max pair (~1,440 pairs for 512 words);
+ * then neighbours equal above the symbol bits ordered by the whole key.
+ * Rows beyond 4,096 symbols go to the radix way.
+ *
+ * sort_order_row_radix (everywhere else): each symbol gets one word: the
+ * order-preserving code of its key's sign and exponent among the row's
+ * distinct ones (a few bits where the raw exponent takes twelve), the
+ * mantissa below it and the symbol in the low bits; two byte passes over
+ * the word's top 16 bits, an insertion pass by the whole word and, when
+ * the word had to drop low mantissa bits, one by the whole key over
+ * neighbours equal in the rest. NaNs are sorted too (their keys lie beyond
+ * the infinities) and cut off the ends. */
 int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch);
+/* Both ways, for the tests to hold against each other; call
+ * sort_order_row_avx512 only where sort_order_row_has_avx512() (off x86-64
+ * GCC/Clang it is the radix way). */
+int sort_order_row_radix(const double *row, int nsyms, int *sym, uint64_t *scratch);
+int sort_order_row_avx512(const double *row, int nsyms, int *sym, uint64_t *scratch);
+int sort_order_row_has_avx512(void);
 
 #define STRATEGY_SORT_DEFINE(name, less)                                                           \
     static void name(int *idx, int n, const double *x) {                                           \

@@ -81,6 +81,20 @@ static void test_sort_matches_comparison_sort(void **st) {
     free(key);
 }
 
+/* Every way to sort a row: the dispatching one, the portable radix sort
+ * and the AVX-512 one (where this CPU can run it), so that each is held
+ * against the comparison sort and hence against the others. */
+typedef int (*sort_row_fn)(const double *, int, int *, uint64_t *);
+enum { N_WAYS = 3 };
+static const sort_row_fn sort_ways[N_WAYS] = {sort_order_row, sort_order_row_radix,
+                                              sort_order_row_avx512};
+static const char *const way_names[N_WAYS] = {"sort_order_row", "radix", "avx512"};
+
+/* Whether this machine can run sort_ways[way]. */
+static int way_runs(int way) {
+    return way != 2 || sort_order_row_has_avx512();
+}
+
 /* sort_order_row filters the NaNs and sorts in one go: the same order as
  * the comparison sort over the non-NaN values, for every flavour of value
  * and clusters that only the lower halves of the keys tell apart. */
@@ -100,12 +114,15 @@ static void test_sort_row_matches_comparison_sort(void **st) {
                 if (!isnan(x[i])) want[m++] = i;
             cmp_x = x;
             qsort(want, (size_t)m, sizeof *want, cmp_value_index);
-            memset(got, 0xff, MAXN * sizeof *got);
-            assert_int_equal(sort_order_row(x, n, got, scratch), m);
-            for (int i = 0; i < m; i++)
-                if (got[i] != want[i])
-                    fail_msg("n=%d mix=%d: position %d holds %d, want %d", n, mix, i, got[i],
-                             want[i]);
+            for (int way = 0; way < N_WAYS; way++) {
+                if (!way_runs(way)) continue;
+                memset(got, 0xff, MAXN * sizeof *got);
+                assert_int_equal(sort_ways[way](x, n, got, scratch), m);
+                for (int i = 0; i < m; i++)
+                    if (got[i] != want[i])
+                        fail_msg("%s n=%d mix=%d: position %d holds %d, want %d", way_names[way], n,
+                                 mix, i, got[i], want[i]);
+            }
         }
     free(x);
     free(got);
@@ -123,11 +140,16 @@ static void check_row(const double *x, int n, const char *what) {
         if (!isnan(x[i])) want[m++] = i;
     cmp_x = x;
     qsort(want, (size_t)m, sizeof *want, cmp_value_index);
-    int k = sort_order_row(x, n, got, scratch);
-    if (k != m) fail_msg("%s n=%d: %d values sorted, want %d", what, n, k, m);
-    for (int i = 0; i < m; i++)
-        if (got[i] != want[i])
-            fail_msg("%s n=%d: position %d holds %d, want %d", what, n, i, got[i], want[i]);
+    for (int way = 0; way < N_WAYS; way++) {
+        if (!way_runs(way)) continue;
+        int k = sort_ways[way](x, n, got, scratch);
+        if (k != m)
+            fail_msg("%s %s n=%d: %d values sorted, want %d", way_names[way], what, n, k, m);
+        for (int i = 0; i < m; i++)
+            if (got[i] != want[i])
+                fail_msg("%s %s n=%d: position %d holds %d, want %d", way_names[way], what, n, i,
+                         got[i], want[i]);
+    }
     free(got);
     free(want);
     free(scratch);
@@ -150,7 +172,9 @@ static void test_sort_row_adversarial(void **st) {
     (void)st;
     enum { MAXN = 5000 };
     double *x = malloc(MAXN * sizeof *x);
-    const int sizes[] = {0, 1, 2, 3, 4, 7, 255, 256, 257, 482, 1000, 1025, 4097};
+    const int sizes[] = {0,   1,   2,    3,    4,    7,    8,    9,    15,  16,  17,
+                         63,  64,  65,   127,  128,  129,  255,  256,  257, 482, 511,
+                         512, 513, 1000, 1025, 2047, 3001, 4095, 4096, 4097};
     static const double special[] = {INFINITY,
                                      -INFINITY,
                                      0.0,
@@ -163,7 +187,7 @@ static void test_sort_row_adversarial(void **st) {
                                      -1.7976931348623157e308};
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         int n = sizes[si];
-        for (int flavour = 0; flavour < 13; flavour++) {
+        for (int flavour = 0; flavour < 16; flavour++) {
             for (int rep = 0; rep < 4; rep++) {
                 for (int i = 0; i < n; i++) {
                     uint64_t r = rng();
@@ -195,6 +219,22 @@ static void test_sort_row_adversarial(void **st) {
                         break;
                     case 10: x[i] = (r & 3) ? NAN : (double)(r >> 2 & 1); break;
                     case 11: x[i] = NAN; break;
+                    case 13: /* differ in the bits a symbol index overwrites */
+                        x[i] = from_bits(
+                            ((r >> 40 & 1) ? 0xBFF0000000000000ULL : 0x3FF0000000000000ULL) |
+                            (r & 0xFFF));
+                        break;
+                    case 14: /* all the same but one NaN, +-0 and +-inf at the ends */
+                        x[i] = i == 0       ? NAN
+                               : i == n - 1 ? (r & 1 ? INFINITY : -INFINITY)
+                               : i == n / 2 ? -0.0
+                                            : 0.0;
+                        break;
+                    case 15: /* quiet and signalling NaNs of any payload among values */
+                        x[i] = r % 3 ? from_bits(0x7FF0000000000001ULL | (r >> 3 & 1) << 63 |
+                                                 (r >> 4 & 0xFFFFFFFFFFFFULL))
+                                     : (double)(r >> 5 & 3);
+                        break;
                     default: /* a factor-like cross-section with ties and NaNs */
                         x[i] = r % 17 == 0  ? NAN
                                : r % 5 == 0 ? (double)(r >> 5 & 3)
