@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "metrics_calc.h"
 #include "strategy.h"
 
 /* Sorts finite doubles ascending: quantile_buckets' own sort, for callers
@@ -111,6 +112,10 @@ void quantile_buckets_order(const double *x, const int *ord, int n, int q, int *
             b++;
         bucket[ord[j]] = b;
     }
+}
+
+int quantile_edges_order(const double *x, const int *ord, int n, int q, double *edges) {
+    return qcut_edges(x, ord, n, q, edges);
 }
 
 int quantile_ends(const double *x, const int *ord, int n, int q, double *lo, double *hi) {

@@ -93,38 +93,11 @@ static int run_range(const struct panel *p, int32_t from, int32_t to, int *d0, i
 }
 
 /* The factor columns of the series over rows d0..d1 (ic, rank_ic) and the
- * mean next-day return per quantile into qret (NaN for an empty bucket).
- * fo covers d0-1..d1-1 (from 0), ro d0..d1. scratch: 4*nsyms doubles,
- * iscratch: 4*nsyms ints. */
+ * mean next-day return per quantile into qret: metrics_factor_stats. */
 static void factor_stats(const struct panel *p, const double *factor, const struct run_order *fo,
                          const struct run_order *ro, int d0, int d1, int q, double *scratch,
                          int *iscratch, struct run_series *s, double *qret) {
-    size_t ns = p->nsyms > 0 ? (size_t)p->nsyms : 1;
-    double qsum[RUN_MAX_QUANTILES] = {0};
-    int qcnt[RUN_MAX_QUANTILES] = {0}, *bucket = iscratch + 3 * ns, n, nx = 0;
-    for (int d = d0; d <= d1; d++) {
-        const int *xl = run_order_at(fo, d - 1, &nx);
-        metrics_ic_day(p, factor, d, xl, nx, ro, scratch, iscratch, &s->ic[d - d0],
-                       &s->rank_ic[d - d0], &n);
-        if (n < q || n < 2) continue;
-        /* mean return per factor quantile over the same (factor, return)
-         * pairs; the rank IC already ordered the factor values */
-        int dcnt[RUN_MAX_QUANTILES] = {0};
-        double dsum[RUN_MAX_QUANTILES] = {0};
-        quantile_buckets_order(scratch, iscratch, n, q, bucket);
-        for (int k = 0; k < n; k++) {
-            dsum[bucket[k]] += scratch[ns + k];
-            dcnt[bucket[k]]++;
-        }
-        /* alphalens: the mean of each date's bucket mean */
-        for (int k = 0; k < q; k++)
-            if (dcnt[k]) {
-                qsum[k] += dsum[k] / dcnt[k];
-                qcnt[k]++;
-            }
-    }
-    for (int k = 0; k < q; k++)
-        qret[k] = qcnt[k] ? qsum[k] / qcnt[k] : NAN;
+    metrics_factor_stats(p, factor, fo, ro, d0, d1, q, scratch, iscratch, s->ic, s->rank_ic, qret);
 }
 
 /* o if it covers dates lo..hi, else *own built from x over them. */

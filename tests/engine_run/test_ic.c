@@ -17,6 +17,7 @@
 #include "metrics_calc.h"
 #include "run.h"
 #include "panel.h"
+#include "strategy.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
 static uint64_t rng(void) {
@@ -120,10 +121,125 @@ static void test_ic_many_pairs(void **st) {
     panel_free(&p);
 }
 
+/* The portable loops give what the AVX-512 ones give (on a CPU without
+ * AVX-512 both runs take the portable path). */
+static void test_ic_portable(void **st) {
+    metrics_ic_set_simd(0);
+    test_ic_matches_definition(st);
+    metrics_ic_set_simd(1);
+}
+
+/* metrics_factor_stats over dates d0..d1 against the definitions: each
+ * date's IC as metrics_ic_at gives it, and each quantile's mean over the
+ * dates of the mean return of the pairs quantile_buckets (its own sort)
+ * puts there, summed in symbol order. */
+static void check_factor_stats(const struct panel *p, const double *fac, int d0, int d1, int q,
+                               const char *what) {
+    int ns = p->nsyms, nd = d1 - d0 + 1;
+    size_t m = ns > 0 ? (size_t)ns : 1;
+    double *x = malloc(m * sizeof *x), *y = malloc(m * sizeof *y),
+           *sorted = malloc(m * sizeof *sorted);
+    int *bucket = malloc(m * sizeof *bucket);
+    double *scratch = calloc(4 * m, sizeof *scratch), *ic = malloc((size_t)nd * sizeof *ic);
+    double *ric = malloc((size_t)nd * sizeof *ric);
+    int *iscratch = calloc(5 * m, sizeof *iscratch);
+    double qsum[RUN_MAX_QUANTILES] = {0}, qret[RUN_MAX_QUANTILES], want[RUN_MAX_QUANTILES];
+    int qcnt[RUN_MAX_QUANTILES] = {0};
+    struct run_order fo = {0}, ro = {0};
+    run_order_build(&fo, fac, ns, d0 > 0 ? d0 - 1 : 0, d1 - 1);
+    run_order_returns(&ro, p, d0, d1);
+    metrics_factor_stats(p, fac, &fo, &ro, d0, d1, q, scratch, iscratch, ic, ric, qret);
+    const double *c = p->f[PF_CLOSE];
+    for (int d = d0; d <= d1; d++) {
+        double want_ic, want_ric;
+        metrics_ic_at(p, fac, d, &want_ic, &want_ric);
+        if (!same(ic[d - d0], want_ic) || !same(ric[d - d0], want_ric))
+            fail_msg("%s date %d: ic %.17g rank ic %.17g, want %.17g %.17g", what, d, ic[d - d0],
+                     ric[d - d0], want_ic, want_ric);
+        int n = 0;
+        for (int s = 0; s < ns && d > 0; s++) {
+            double f = fac[panel_idx(p, d - 1, s)];
+            double c0 = c[panel_idx(p, d - 1, s)], c1 = c[panel_idx(p, d, s)];
+            if (!isfinite(f) || !isfinite(c0) || !isfinite(c1) || c0 == 0) continue;
+            x[n] = f;
+            y[n++] = c1 / c0 - 1.0;
+        }
+        if (n < q || n < 2) continue;
+        double dsum[RUN_MAX_QUANTILES] = {0};
+        int dcnt[RUN_MAX_QUANTILES] = {0};
+        quantile_buckets(x, n, q, sorted, bucket);
+        for (int k = 0; k < n; k++) {
+            dsum[bucket[k]] += y[k];
+            dcnt[bucket[k]]++;
+        }
+        for (int k = 0; k < q; k++)
+            if (dcnt[k]) {
+                qsum[k] += dsum[k] / dcnt[k];
+                qcnt[k]++;
+            }
+    }
+    for (int k = 0; k < q; k++) {
+        want[k] = qcnt[k] ? qsum[k] / qcnt[k] : NAN;
+        if (!same(qret[k], want[k]))
+            fail_msg("%s quantile %d of %d: %.17g, want %.17g", what, k, q, qret[k], want[k]);
+    }
+    run_order_free(&fo);
+    run_order_free(&ro);
+    free(x);
+    free(y);
+    free(sorted);
+    free(bucket);
+    free(scratch);
+    free(iscratch);
+    free(ic);
+    free(ric);
+}
+
+/* The quantile means beside the IC, on every flavour of factor, sizes
+ * around the vector widths, both code paths and several quantile counts
+ * (more quantiles than pairs on the small ones: no bucket then). */
+static void test_factor_stats(void **st) {
+    (void)st;
+    const int sizes[] = {1, 3, 7, 8, 9, 16, 17, 33, 482};
+    const int qs[] = {2, 5, 10, 20};
+    for (int simd = 0; simd <= 1; simd++) {
+        metrics_ic_set_simd(simd);
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+            for (int flavour = 0; flavour < 5; flavour++) {
+                int ns = sizes[si], nd = 8;
+                struct panel p;
+                assert_int_equal(panel_alloc(&p, nd, ns), 0);
+                double *fac = malloc((size_t)nd * (size_t)ns * sizeof *fac);
+                for (int d = 0; d < nd; d++)
+                    for (int s = 0; s < ns; s++) {
+                        uint64_t r = rng();
+                        double cl = r % 19 == 0 ? NAN : r % 23 == 0 ? 0.0 : 10.0 + (double)(r % 9);
+                        p.f[PF_CLOSE][panel_idx(&p, d, s)] = cl;
+                        /* flavour 4: every pair valid, distinct values */
+                        if (flavour == 4)
+                            p.f[PF_CLOSE][panel_idx(&p, d, s)] = 10.0 + (double)(r % 97);
+                        fac[panel_idx(&p, d, s)] =
+                            flavour == 4 ? (double)(int64_t)(r >> 11) : draw_factor(flavour);
+                    }
+                for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+                    char what[64];
+                    snprintf(what, sizeof what, "simd %d nsyms %d flavour %d", simd, ns, flavour);
+                    check_factor_stats(&p, fac, 1, nd - 1, qs[qi], what);
+                    check_factor_stats(&p, fac, 3, nd - 2, qs[qi], what);
+                }
+                free(fac);
+                panel_free(&p);
+            }
+    }
+    metrics_ic_set_simd(1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ic_matches_definition),
         cmocka_unit_test(test_ic_many_pairs),
+        cmocka_unit_test(test_ic_portable),
+        cmocka_unit_test(test_factor_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
