@@ -38,6 +38,36 @@ static void reverse_ties(const double *score, int *v, int n) {
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define TOPK_AVX512 1
+
+/* The walk for the held names alone, 16 names of the order at a time
+ * (down from *i, while nl < nheld): their positions gathered, the held
+ * ones' symbols compressed into last[nl..] in walk order. A block past the
+ * last held name adds nothing, so it may overrun; it leaves *i at the
+ * first name not looked at and returns nl. */
+__attribute__((target("avx512f"))) static int
+held_walk_avx512(const double *pos, const int *list, int *i, int nl, int nheld, int *last) {
+    const __m512i rev = _mm512_setr_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512d zero = _mm512_setzero_pd();
+    int j = *i;
+    for (; j >= 15 && nl < nheld; j -= 16) {
+        __m512i ridx = _mm512_permutexvar_epi32(rev, _mm512_loadu_si512(list + j - 15));
+        __m512d lo = _mm512_i32gather_pd(_mm512_castsi512_si256(ridx), pos, 8),
+                hi = _mm512_i32gather_pd(_mm512_extracti64x4_epi64(ridx, 1), pos, 8);
+        __mmask16 h = (__mmask16)(_mm512_cmp_pd_mask(lo, zero, _CMP_GT_OQ) |
+                                  (unsigned)_mm512_cmp_pd_mask(hi, zero, _CMP_GT_OQ) << 8);
+        /* a full store of the compressed lanes: last has room (nl + 16 <=
+         * nlist), and a masked compress to memory would stall the reads */
+        _mm512_storeu_si512(last + nl, _mm512_maskz_compress_epi32(h, ridx));
+        nl += __builtin_popcount(h);
+    }
+    *i = j;
+    return nl;
+}
+#endif
+
 /* The held names with a score (nheld of them) into last and the best `want`
  * candidates (not held, a bar today, a finite score) into cand, each in
  * topk_before's order: the factor's ascending (score, symbol) order read
@@ -50,18 +80,36 @@ static void reverse_ties(const double *score, int *v, int n) {
 static int topk_walk(const struct run_book *b, const double *score, const double *crow,
                      const int *list, int nlist, int nheld, int *last, int want, int *cand) {
     int nc = 0, nl = 0, i = nlist - 1;
-    /* past want, candidates still come while the score is the want-th's */
-    for (; i >= 0 && (nc < want || nl < nheld); i--) {
-        int s = list[i];
-        if (b->pos[s] > 0)
-            last[nl++] = s;
-        else if ((nc < want || (want > 0 && score[s] == score[cand[want - 1]])) &&
-                 isfinite(crow[s]) && isfinite(score[s]))
-            cand[nc++] = s;
+    /* Whether a name is held is a coin flip by rank, so each name is
+     * written to both lists and kept by a count that only moves when it
+     * belongs (both lists have room: at most nlist names are visited).
+     * While candidates are wanted, any unheld tradable name is one. */
+    for (; i >= 0 && nc < want; i--) {
+        int s = list[i], h = b->pos[s] > 0;
+        last[nl] = s;
+        nl += h;
+        cand[nc] = s;
+        nc += (h == 0) & (isfinite(crow[s]) != 0) & (isfinite(score[s]) != 0);
     }
-    for (; want > 0 && nc >= want && i >= 0 && score[list[i]] == score[cand[want - 1]]; i--) {
+    /* past want, candidates still come while the score is the want-th's:
+     * the run of equal scores goes on right here (the order is by value) */
+    if (want > 0 && nc >= want) {
+        double ref = score[cand[want - 1]];
+        for (; i >= 0 && score[list[i]] == ref; i--) {
+            int s = list[i], h = b->pos[s] > 0;
+            last[nl] = s;
+            nl += h;
+            if (!h && isfinite(crow[s]) && isfinite(score[s])) cand[nc++] = s;
+        }
+    }
+    /* then on until every held name is found: only them now */
+#ifdef TOPK_AVX512
+    if (strategy_simd_level()) nl = held_walk_avx512(b->pos, list, &i, nl, nheld, last);
+#endif
+    for (; i >= 0 && nl < nheld; i--) {
         int s = list[i];
-        if (b->pos[s] <= 0 && isfinite(crow[s]) && isfinite(score[s])) cand[nc++] = s;
+        last[nl] = s;
+        nl += b->pos[s] > 0;
     }
     reverse_ties(score, last, nl);
     reverse_ties(score, cand, nc);
