@@ -171,6 +171,34 @@ static inline CSV_INLINE const char *csv_double_exact(uint64_t man, int exp10, i
     return csv_double_finish(man, exp10, neg, s, n, out);
 }
 
+/* man * 10^-fd correctly rounded, for 1 <= fd <= 19 and man != 0 (a split
+ * row's usual number): Eisel-Lemire with what that shape fixes folded away
+ * -- no sign, no exponent range to check, a normal result -- and the two
+ * rare undecided cases merged into one wider test. Returns 0, or -1 when
+ * the caller must ask csv_double_exact (which decides every case exactly,
+ * so the bail-out never changes a bit). */
+static inline CSV_INLINE int csv_frac_exact(uint64_t man, int fd, double *out) {
+    const uint64_t *pw = csv_pow10_128[-fd - CSV_POW10_MIN];
+    int clz = __builtin_clzll(man);
+    man <<= clz;
+    unsigned __int128 x = (unsigned __int128)man * pw[0];
+    uint64_t x_hi = (uint64_t)(x >> 64);
+    /* the low 9 bits all ones (a carry from the next word may come) or all
+     * zeros (maybe a halfway case): 2 in 512, left to the full path */
+    if (((x_hi + 1) & 0x1FF) <= 1) return -1;
+    uint64_t msb = x_hi >> 63;
+    uint64_t ret_man = x_hi >> (msb + 9);
+    ret_man += ret_man & 1;
+    ret_man >>= 1;
+    uint64_t ov = ret_man >> 53; /* rounding carried into a new bit */
+    ret_man >>= ov;
+    uint64_t ret_exp2 =
+        (uint64_t)(((217706 * -fd) >> 16) + 64 + 1023) - (uint64_t)clz - (1 ^ msb) + ov;
+    uint64_t bits = ret_exp2 << 52 | (ret_man & 0x000FFFFFFFFFFFFFULL);
+    memcpy(out, &bits, sizeof *out);
+    return 0;
+}
+
 /* csv_parse_double_prefix, inline. The shape of nearly every price and
  * volume -- up to 7 integer digits, an optional dot and up to 15 fraction
  * digits, no exponent -- is parsed from three word loads without a loop when

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "data_rows.h"
+#include "par.h"
 
 /* Dates per block of the panel fill (see data_build_panel). */
 #define DATA_PANEL_BLOCK 16
@@ -30,73 +31,95 @@ static int rows_same(const struct data_row *a, const struct data_row *b) {
     return a->flags == b->flags && !memcmp(&a->o, &b->o, 7 * sizeof(double));
 }
 
-int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err) {
-    int rc = 0;
-    int32_t *sparse = NULL; /* (date key - kmin) x symbol -> winning row, -1 */
-    uint8_t *used = NULL;   /* per date key: some row has it */
-    size_t ns = t->nsyms;
-    memset(g, 0, sizeof *g);
-    /* the table spans only the keys the rows use, so small inputs stay cheap;
-     * one pass over the rows places them (the rows are the big array) */
-    int kmin = t->n ? date_key(t->date_min) : DATE_KEYS, kmax = t->n ? date_key(t->date_max) : -1;
-    uint32_t any_flags = t->any_flags;
-    size_t span = kmax >= kmin ? (size_t)(kmax - kmin + 1) : 0;
-    if (ns > INT32_MAX || (ns && span > ((size_t)1 << 31) / ns)) {
-        rc = bt_err_set(err, BT_ELIMIT, NULL, "data: %zu days x %zu symbols is too large a panel",
-                        span, ns);
-        goto fail;
+/* Rows per task of the grid's first pass; fewer rows than this (or panel
+ * cells, for the fill) are done in one task on the calling thread, where
+ * waking the workers would cost more than they save. */
+#define GRID_CHUNK 65536
+
+/* The grid build's state, shared by its tasks. */
+struct grid_job {
+    struct data_rows *t;
+    struct data_grid *g;
+    int kmin;
+    uint64_t *cellkey; /* per row: (date key - kmin) << 32 | symbol id */
+    uint8_t *used;     /* per date key: some row has it */
+    int32_t *kidx;     /* per date key: its grid date index */
+    int nblocks;       /* tasks of the second pass */
+    size_t (*dups)[2]; /* per block: exact, conflicting duplicates */
+};
+
+/* First pass over a chunk of rows: each row's date key (the one division
+ * heavy step) and the date keys in use. */
+static void grid_keys(void *ctx, int task, int worker) {
+    (void)worker;
+    struct grid_job *j = ctx;
+    size_t i0 = (size_t)task * GRID_CHUNK, i1 = i0 + GRID_CHUNK;
+    if (i1 > j->t->n) i1 = j->t->n;
+    for (size_t i = i0; i < i1; i++) {
+        const struct data_row *r = &j->t->rows[i];
+        uint32_t k = (uint32_t)(date_key(r->date) - j->kmin);
+        /* chunks share date keys: relaxed atomic stores keep it race-free
+         * at the cost of a plain store */
+        __atomic_store_n(&j->used[k], 1, __ATOMIC_RELAXED);
+        j->cellkey[i] = (uint64_t)k << 32 | r->sym;
     }
-    size_t nsparse = span * ns, ncells;
-    sparse = malloc((nsparse > 0 ? nsparse : 1) * sizeof *sparse);
-    used = calloc(span ? span : 1, 1);
-    g->anchor = malloc((ns ? ns : 1) * sizeof *g->anchor);
-    if (!sparse || !used || !g->anchor) abort();
-    memset(sparse, 0xff, nsparse * sizeof *sparse); /* -1 */
-    for (size_t i = 0; i < t->n; i++) {
-        const struct data_row *r = &t->rows[i];
-        size_t k = (size_t)(date_key(r->date) - kmin);
-        used[k] = 1;
-        size_t cell = k * ns + r->sym;
-        int32_t w = sparse[cell];
-        if (w < 0) {
-            sparse[cell] = (int32_t)i;
-            continue;
+}
+
+/* Second pass, one block of grid dates: every row of those dates, in row
+ * order, placed by the duplicate rules. A cell belongs to exactly one block
+ * and sees its rows in the order a single pass would, so the winners and
+ * the counts do not depend on how the dates are split. */
+static void grid_place(void *ctx, int task, int worker) {
+    (void)worker;
+    struct grid_job *j = ctx;
+    struct data_rows *t = j->t;
+    struct data_grid *g = j->g;
+    size_t ns = (size_t)g->nsyms;
+    int q0 = (int)((int64_t)g->ndates * task / j->nblocks);
+    int q1 = (int)((int64_t)g->ndates * (task + 1) / j->nblocks);
+    size_t exact = 0, conflict = 0;
+    if (q0 < q1) {
+        memset(g->win + (size_t)q0 * ns, 0xff, (size_t)(q1 - q0) * ns * sizeof *g->win); /* -1 */
+        uint64_t lo = (uint64_t)(date_key(g->dates[q0]) - j->kmin) << 32;
+        uint64_t hi =
+            q1 < g->ndates ? (uint64_t)(date_key(g->dates[q1]) - j->kmin) << 32 : UINT64_MAX;
+        for (size_t i = 0; i < t->n; i++) {
+            uint64_t ck = j->cellkey[i];
+            if (ck < lo || ck >= hi) continue;
+            size_t cell = (size_t)j->kidx[ck >> 32] * ns + (uint32_t)ck;
+            int32_t w = g->win[cell];
+            if (w < 0) {
+                g->win[cell] = (int32_t)i;
+                continue;
+            }
+            const struct data_row *old = &t->rows[w], *r = &t->rows[i];
+            if (rows_same(old, r)) {
+                exact++;
+                continue;
+            }
+            conflict++;
+            /* a bar beats a no-bar row; otherwise the later row is the correction */
+            if (!(old->flags & ROW_NOBAR) && (r->flags & ROW_NOBAR)) continue;
+            g->win[cell] = (int32_t)i;
         }
-        const struct data_row *old = &t->rows[w];
-        if (rows_same(old, r)) {
-            t->st.dup_exact++;
-            continue;
-        }
-        t->st.dup_conflict++;
-        /* a bar beats a no-bar row; otherwise the later row is the correction */
-        if (!(old->flags & ROW_NOBAR) && (r->flags & ROW_NOBAR)) continue;
-        sparse[cell] = (int32_t)i;
     }
-    int nd = 0;
-    for (size_t k = 0; k < span; k++)
-        nd += used[k];
-    g->ndates = nd;
-    g->nsyms = (int)ns;
-    g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
-    ncells = (size_t)nd * ns;
-    g->win = malloc((ncells > 0 ? ncells : 1) * sizeof *g->win);
-    if (!g->dates || !g->win) abort();
-    nd = 0;
-    for (size_t k = 0; k < span; k++) {
-        if (!used[k]) continue;
-        size_t key = k + (size_t)kmin;
-        g->dates[nd] =
-            (int32_t)((1800 + key / 372) * 10000 + (key % 372 / 31 + 1) * 100 + key % 31 + 1);
-        memcpy(g->win + (size_t)nd * ns, sparse + k * ns, ns * sizeof *g->win);
-        nd++;
-    }
-    for (size_t s = 0; s < t->nsyms; s++) {
+    j->dups[task][0] = exact;
+    j->dups[task][1] = conflict;
+}
+
+/* Anchors of a block of symbols: the factor on each one's latest bar. */
+static void grid_anchor(void *ctx, int task, int worker) {
+    (void)worker;
+    struct grid_job *j = ctx;
+    const struct data_rows *t = j->t;
+    struct data_grid *g = j->g;
+    size_t ns = (size_t)g->nsyms;
+    size_t s0 = ns * (size_t)task / (size_t)j->nblocks,
+           s1 = ns * (size_t)(task + 1) / (size_t)j->nblocks;
+    for (size_t s = s0; s < s1; s++) {
         g->anchor[s] = NAN;
-        /* without factor rows every anchor is NaN: skip the strided walk over
-         * every cell and the cache misses into the row table it costs */
-        if (!(any_flags & ROW_ADJ_FACTOR)) continue;
         for (int d = g->ndates - 1; d >= 0; d--) {
-            int32_t w = g->win[(size_t)d * t->nsyms + s];
+            int32_t w = g->win[(size_t)d * ns + s];
             if (w < 0) continue;
             const struct data_row *r = &t->rows[w];
             if ((r->flags & ROW_ADJ_FACTOR) && r->adj > 0) {
@@ -105,9 +128,71 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
             }
         }
     }
+}
+
+int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err) {
+    int rc = 0;
+    struct grid_job j = {t, g, 0, NULL, NULL, NULL, 1, NULL};
+    size_t ns = t->nsyms;
+    memset(g, 0, sizeof *g);
+    /* the tables span only the keys the rows use, so small inputs stay cheap */
+    int kmin = t->n ? date_key(t->date_min) : DATE_KEYS, kmax = t->n ? date_key(t->date_max) : -1;
+    size_t span = kmax >= kmin ? (size_t)(kmax - kmin + 1) : 0;
+    if (ns > INT32_MAX || (ns && span > ((size_t)1 << 31) / ns)) {
+        rc = bt_err_set(err, BT_ELIMIT, NULL, "data: %zu days x %zu symbols is too large a panel",
+                        span, ns);
+        goto fail;
+    }
+    j.kmin = kmin;
+    j.cellkey = malloc((t->n ? t->n : 1) * sizeof *j.cellkey);
+    j.used = calloc(span ? span : 1, 1);
+    j.kidx = malloc((span ? span : 1) * sizeof *j.kidx);
+    g->anchor = malloc((ns ? ns : 1) * sizeof *g->anchor);
+    if (!j.cellkey || !j.used || !j.kidx || !g->anchor) abort();
+    par_run((int)((t->n + GRID_CHUNK - 1) / GRID_CHUNK), grid_keys, &j);
+    int nd = 0;
+    for (size_t k = 0; k < span; k++) {
+        j.kidx[k] = nd;
+        nd += j.used[k];
+    }
+    g->ndates = nd;
+    g->nsyms = (int)ns;
+    g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
+    size_t ncells = (size_t)nd * ns;
+    g->win = malloc((ncells > 0 ? ncells : 1) * sizeof *g->win);
+    if (!g->dates || !g->win) abort();
+    for (size_t k = 0; k < span; k++) {
+        if (!j.used[k]) continue;
+        size_t key = k + (size_t)kmin;
+        g->dates[j.kidx[k]] =
+            (int32_t)((1800 + key / 372) * 10000 + (key % 372 / 31 + 1) * 100 + key % 31 + 1);
+    }
+    /* each block scans the whole key array: one block per thread (no more
+     * than there are dates), the split being irrelevant to the result */
+    j.nblocks = t->n < GRID_CHUNK ? 1 : par_threads();
+    if (j.nblocks > nd) j.nblocks = nd > 0 ? nd : 1;
+    j.dups = calloc((size_t)j.nblocks, sizeof *j.dups);
+    if (!j.dups) abort();
+    par_run(j.nblocks, grid_place, &j);
+    for (int b = 0; b < j.nblocks; b++) {
+        t->st.dup_exact += j.dups[b][0];
+        t->st.dup_conflict += j.dups[b][1];
+    }
+    /* without factor rows every anchor is NaN: skip the strided walk over
+     * every cell and the cache misses into the row table it costs */
+    if (t->any_flags & ROW_ADJ_FACTOR) {
+        j.nblocks = t->n < GRID_CHUNK || ns < 2 ? 1 : par_threads();
+        if ((size_t)j.nblocks > ns) j.nblocks = (int)ns;
+        par_run(j.nblocks, grid_anchor, &j);
+    } else {
+        for (size_t s = 0; s < ns; s++)
+            g->anchor[s] = NAN;
+    }
 fail:
-    free(sparse);
-    free(used);
+    free(j.cellkey);
+    free(j.used);
+    free(j.kidx);
+    free(j.dups);
     if (rc) data_grid_free(g);
     return rc;
 }
@@ -152,6 +237,52 @@ static int cmp_sym(const void *a, const void *b, void *ctx) {
     return strcmp(data_rows_sym(t, *(const uint32_t *)a), data_rows_sym(t, *(const uint32_t *)b));
 }
 
+/* The panel fill's inputs, shared by its tasks. */
+struct fill_job {
+    const struct data_rows *t;
+    const struct data_grid *g;
+    struct panel *out;
+    const int32_t *col; /* symbol id -> panel column, -1 when absent */
+    int d0, d1;         /* grid dates in range: [d0, d1) */
+    int dates_per_task; /* DATA_PANEL_BLOCK, or all of them for a small panel */
+};
+
+/* Fills one task's dates, DATA_PANEL_BLOCK at a time, a symbol at a time: a vendor
+ * file's rows lie one after the other, so the reads walk memory in order
+ * instead of jumping a whole history per cell; the block's panel rows stay
+ * in cache for the writes. Blocks write disjoint cells, each with the same
+ * arithmetic, so they run on the workers (the fresh panel's page faults
+ * with them) and the panel does not depend on the thread count. */
+static void fill_block(void *ctx, int task, int worker) {
+    (void)worker;
+    const struct fill_job *j = ctx;
+    const struct data_rows *t = j->t;
+    const struct data_grid *g = j->g;
+    struct panel *out = j->out;
+    size_t ns = t->nsyms;
+    int r0 = j->d0 + task * j->dates_per_task;
+    int r1 = r0 + j->dates_per_task < j->d1 ? r0 + j->dates_per_task : j->d1;
+    for (int b0 = r0; b0 < r1; b0 += DATA_PANEL_BLOCK) {
+        int b1 = b0 + DATA_PANEL_BLOCK < r1 ? b0 + DATA_PANEL_BLOCK : r1;
+        /* every cell of the block is visited once (each panel column is a
+         * kept symbol): a cell without a bar gets its NaN here, so the
+         * panel is written once (panel_alloc_unfilled) */
+        for (size_t s = 0; s < ns; s++) {
+            if (j->col[s] < 0) continue;
+            for (int d = b0; d < b1; d++) {
+                int32_t w = g->win[(size_t)d * ns + s];
+                double v[PF_COUNT];
+                size_t at = panel_idx(out, d - j->d0, j->col[s]);
+                if (w < 0 || !row_adjusted(&t->rows[w], g->anchor[s], v))
+                    for (int f = 0; f < PF_COUNT; f++)
+                        v[f] = NAN;
+                for (int f = 0; f < PF_COUNT; f++)
+                    out->f[f][at] = v[f];
+            }
+        }
+    }
+}
+
 int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32_t from, int32_t to,
                      struct panel *out, struct bt_err *err) {
     int rc = 0;
@@ -190,28 +321,9 @@ int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32
         panel_set_sym(out, (int)i, data_rows_sym(t, syms[i]));
     for (int d = d0; d < d1; d++)
         out->dates[d - d0] = g->dates[d];
-    /* Blocks of dates, a symbol at a time: a vendor file's rows lie one after
-     * the other, so the reads walk memory in order instead of jumping a whole
-     * history per cell; the block's panel rows stay in cache for the writes. */
-    for (int b0 = d0; b0 < d1; b0 += DATA_PANEL_BLOCK) {
-        int b1 = b0 + DATA_PANEL_BLOCK < d1 ? b0 + DATA_PANEL_BLOCK : d1;
-        /* every cell of the block is visited once (each panel column is a
-         * kept symbol): a cell without a bar gets its NaN here, so the panel
-         * is written once (panel_alloc_unfilled) */
-        for (size_t s = 0; s < ns; s++) {
-            if (col[s] < 0) continue;
-            for (int d = b0; d < b1; d++) {
-                int32_t w = g->win[(size_t)d * ns + s];
-                double v[PF_COUNT];
-                size_t at = panel_idx(out, d - d0, col[s]);
-                if (w < 0 || !row_adjusted(&t->rows[w], g->anchor[s], v))
-                    for (int f = 0; f < PF_COUNT; f++)
-                        v[f] = NAN;
-                for (int f = 0; f < PF_COUNT; f++)
-                    out->f[f][at] = v[f];
-            }
-        }
-    }
+    int per = (size_t)(d1 - d0) * nkeep < GRID_CHUNK ? d1 - d0 : DATA_PANEL_BLOCK;
+    struct fill_job fj = {t, g, out, col, d0, d1, per > 0 ? per : 1};
+    par_run((d1 - d0 + fj.dates_per_task - 1) / fj.dates_per_task, fill_block, &fj);
 fail:
     free(syms);
     free(col);

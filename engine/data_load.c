@@ -150,9 +150,12 @@ static int finish(struct data_rows *t, const struct data_opts *opts, struct pane
     int32_t from = opts ? opts->from : 0, to = opts ? opts->to : 0;
     int rc = data_grid_build(t, &g, err);
     if (rc) return rc;
-    for (size_t i = 0; i < t->n; i++)
-        if ((!from || t->rows[i].date >= from) && (!to || t->rows[i].date <= to))
-            t->st.rows_in_range++;
+    if (!from && !to) /* every row: spare the pass over the table */
+        t->st.rows_in_range += t->n;
+    else
+        for (size_t i = 0; i < t->n; i++)
+            if ((!from || t->rows[i].date >= from) && (!to || t->rows[i].date <= to))
+                t->st.rows_in_range++;
     rc = data_build_panel(t, &g, from, to, out, err);
     data_grid_free(&g);
     if (!rc && opts && opts->stats) *opts->stats = t->st;
@@ -219,6 +222,68 @@ static void load_task(void *ctx, int task, int worker) {
     }
 }
 
+/* Copying the parts' rows into the merged table, one task per part. */
+struct merge_job {
+    struct data_row *dst; /* t->rows */
+    struct data_rows *parts;
+    const size_t *off;        /* per part: its first row in dst */
+    uint32_t *const *sym_map; /* per part: its symbol id -> t's */
+};
+
+/* Copies one part's rows with their symbol ids remapped, then frees the
+ * part: the copies (and the page faults of the fresh table) share the
+ * workers instead of running on one thread after the parallel read. */
+static void merge_task(void *ctx, int task, int worker) {
+    (void)worker;
+    struct merge_job *m = ctx;
+    struct data_rows *p = &m->parts[task];
+    struct data_row *dst = m->dst + m->off[task];
+    const uint32_t *map = m->sym_map[task];
+    for (size_t i = 0; i < p->n; i++) {
+        struct data_row r = p->rows[i];
+        r.sym = map[r.sym];
+        dst[i] = r;
+    }
+    data_rows_free(p);
+}
+
+/* data_rows_append of every part in order, its row copies on the workers:
+ * the symbols, sources and counters are merged first, in part order (so
+ * the ids are those of a sequential read), then the rows are copied to the
+ * offsets that order gives them. */
+static void merge_parts(struct data_rows *t, struct data_rows *parts, size_t n) {
+    size_t *off = malloc(n * sizeof *off);
+    uint32_t **sym_map = calloc(n, sizeof *sym_map);
+    if (!off || !sym_map) abort();
+    size_t rows = t->n;
+    for (size_t i = 0; i < n; i++) {
+        struct data_rows *p = &parts[i];
+        struct data_rows head = *p;
+        head.n = 0; /* symbols, sources and counters only */
+        data_rows_append(t, &head);
+        sym_map[i] = malloc((p->nsyms ? p->nsyms : 1) * sizeof **sym_map);
+        if (!sym_map[i]) abort();
+        /* already interned: these are lookups returning the ids just given */
+        for (size_t id = 0; id < p->nsyms; id++)
+            sym_map[i][id] = data_rows_intern(t, data_rows_sym(p, (uint32_t)id), p->name_len[id]);
+        if (p->n) {
+            if (rows == 0 || p->date_min < t->date_min) t->date_min = p->date_min;
+            if (rows == 0 || p->date_max > t->date_max) t->date_max = p->date_max;
+            t->any_flags |= p->any_flags;
+        }
+        off[i] = rows;
+        rows += p->n;
+    }
+    data_rows_reserve(t, rows);
+    struct merge_job m = {t->rows, parts, off, sym_map};
+    par_run((int)n, merge_task, &m);
+    t->n = rows;
+    for (size_t i = 0; i < n; i++)
+        free(sym_map[i]);
+    free(sym_map);
+    free(off);
+}
+
 /* Reads n objects into t, exactly as reading them one after the other into
  * t would: the parts are appended in object order (data_rows_append keeps
  * row order and symbol ids), and the error is the first in object order. */
@@ -239,14 +304,7 @@ static int load_parallel(struct data_rows *t, const struct data_layout_spec *spe
         rc = j.rcs[j.first_bad];
         if (err) *err = j.errs[j.first_bad];
     } else {
-        size_t rows = t->n;
-        for (size_t i = 0; i < n; i++)
-            rows += j.parts[i].n;
-        data_rows_reserve(t, rows);
-        for (size_t i = 0; i < n; i++) {
-            data_rows_append(t, &j.parts[i]);
-            data_rows_free(&j.parts[i]);
-        }
+        merge_parts(t, j.parts, n);
     }
     for (size_t i = 0; i < n; i++)
         data_rows_free(&j.parts[i]);

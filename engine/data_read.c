@@ -10,6 +10,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "csv.h"
 #include "data_rows.h"
@@ -359,6 +362,50 @@ static int fast_row(struct csv_reader *rd, const enum data_field *map, const int
 #define DATA_SPLIT_BLOCKS 4
 #define DATA_SPLIT_MAX (64 * DATA_SPLIT_BLOCKS)
 
+/* A split row's field that is not a number (date, symbol, is-open flag),
+ * with fast_row's rules; 0, or -1 to refuse the row. Shared by both row
+ * splitters. */
+static inline CSV_INLINE int split_text_field(enum data_field f, const char *fp, size_t n,
+                                              struct data_row *r, const char **sym,
+                                              size_t *sym_len) {
+    switch (f) {
+    case DF_DATE:
+        if (n == 10 && fp[4] == '-') {
+            if (date10(fp, &r->date)) return -1;
+        } else if (n != 8 || fp[4] == '-' || csv_parse_date(fp, 8, &r->date)) {
+            return -1;
+        }
+        break;
+    case DF_SYMBOL:
+        if (!sym_ok(fp, n)) return -1;
+        *sym = fp;
+        *sym_len = n;
+        break;
+    case DF_ISOPEN:
+        if ((n == 5 && !strncasecmp(fp, "false", 5)) || (n == 1 && *fp == '0'))
+            r->flags |= ROW_NOBAR;
+        else if (!((n == 4 && !strncasecmp(fp, "true", 4)) || (n == 1 && *fp == '1')))
+            return -1;
+        break;
+    default: break;
+    }
+    return 0;
+}
+
+/* The end of a split row at q (its \n or \r): moves the reader to the next
+ * line. Returns 1, or 0 to refuse the row (a negative volume is refused so
+ * that the general path reports it). */
+static inline CSV_INLINE int split_row_done(struct csv_reader *rd, const char *q,
+                                            const struct data_row *r) {
+    if (r->v < 0) return 0;
+    q += (*q == '\r' && q[1] == '\n') ? 2 : 1;
+    rd->rec_line = rd->line;
+    rd->line++;
+    rd->line_start = q;
+    rd->p = q;
+    return 1;
+}
+
 /* The unquoted row split first, then its fields parsed, with exactly the
  * rules of fast_row (which it stands in front of). Returns 1 with the row
  * read; 0 when the row is not that simple (a quote, a long line, the end of
@@ -415,38 +462,185 @@ static int split_row(struct csv_reader *rd, const char *lo, const enum data_fiel
             if (n && csv_parse_span(lo, fp, n, e, num + slot[i]) != fp + n) return 0;
             continue;
         }
-        switch (map[i]) {
-        case DF_DATE:
-            if (n == 10 && fp[4] == '-') {
-                if (date10(fp, &r->date)) return 0;
-            } else if (n != 8 || fp[4] == '-' || csv_parse_date(fp, 8, &r->date)) {
-                return 0;
-            }
-            break;
-        case DF_SYMBOL:
-            if (!sym_ok(fp, n)) return 0;
-            *sym = fp;
-            *sym_len = n;
-            break;
-        case DF_ISOPEN:
-            if ((n == 5 && !strncasecmp(fp, "false", 5)) || (n == 1 && *fp == '0'))
-                r->flags |= ROW_NOBAR;
-            else if (!((n == 4 && !strncasecmp(fp, "true", 4)) || (n == 1 && *fp == '1')))
-                return 0;
-            break;
-        default: break;
-        }
+        if (split_text_field(map[i], fp, n, r, sym, sym_len)) return 0;
     }
-    if (r->v < 0) return 0;
-    const char *q = p + eol;
-    q += (*q == '\r' && q[1] == '\n') ? 2 : 1;
-    rd->rec_line = rd->line;
-    rd->line++;
-    rd->line_start = q;
-    rd->p = q;
-    return 1;
+    return split_row_done(rd, p + eol, r);
 #endif
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__SSE2__)
+#define DATA_AVX512 1
+#define DATA_AVX512_TARGET                                                                         \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512vbmi,bmi,bmi2,lzcnt,popcnt")))
+
+/* The digits of a 1..20-byte field s..s+n that holds only digits and at most
+ * one dot between digits, at most 19 digits: *man gets their value and *fd
+ * the count after the dot; -1 for any other shape. The 32 bytes ending at
+ * the field's end must be readable. One register does it all: the dot is
+ * found and squeezed out with a byte permute (VBMI), and the digits are
+ * multiplied together in pairs, fours and eights as csv_tail_digits does,
+ * instead of the word-at-a-time parse and the checks around it. */
+static inline CSV_INLINE DATA_AVX512_TARGET int span_digits_avx512(const char *s, uint32_t n,
+                                                                   uint64_t *man, int *fd) {
+    /* memory operands, not constants rebuilt in registers for every number */
+    static const union {
+        uint8_t b[3][32];
+        __m256i v[3];
+    } k = {{{[0 ... 31] = '0'}, {[0 ... 31] = '.'}, {[0 ... 31] = 9}}};
+    /* byte permutes that close the digits up over a dot in lane dp (row
+     * dp + 1; row 0: no dot): lanes up to the dot take their left neighbour */
+    static const union {
+        uint8_t b[33][32];
+        __m256i v[33];
+    } close = {{
+#define DATA_CLOSE_ROW(dp)                                                                         \
+    {0 - (0 <= dp),   1 - (1 <= dp),   2 - (2 <= dp),   3 - (3 <= dp),   4 - (4 <= dp),            \
+     5 - (5 <= dp),   6 - (6 <= dp),   7 - (7 <= dp),   8 - (8 <= dp),   9 - (9 <= dp),            \
+     10 - (10 <= dp), 11 - (11 <= dp), 12 - (12 <= dp), 13 - (13 <= dp), 14 - (14 <= dp),          \
+     15 - (15 <= dp), 16 - (16 <= dp), 17 - (17 <= dp), 18 - (18 <= dp), 19 - (19 <= dp),          \
+     20 - (20 <= dp), 21 - (21 <= dp), 22 - (22 <= dp), 23 - (23 <= dp), 24 - (24 <= dp),          \
+     25 - (25 <= dp), 26 - (26 <= dp), 27 - (27 <= dp), 28 - (28 <= dp), 29 - (29 <= dp),          \
+     30 - (30 <= dp), 31 - (31 <= dp)}
+        DATA_CLOSE_ROW(-1), DATA_CLOSE_ROW(0),  DATA_CLOSE_ROW(1),  DATA_CLOSE_ROW(2),
+        DATA_CLOSE_ROW(3),  DATA_CLOSE_ROW(4),  DATA_CLOSE_ROW(5),  DATA_CLOSE_ROW(6),
+        DATA_CLOSE_ROW(7),  DATA_CLOSE_ROW(8),  DATA_CLOSE_ROW(9),  DATA_CLOSE_ROW(10),
+        DATA_CLOSE_ROW(11), DATA_CLOSE_ROW(12), DATA_CLOSE_ROW(13), DATA_CLOSE_ROW(14),
+        DATA_CLOSE_ROW(15), DATA_CLOSE_ROW(16), DATA_CLOSE_ROW(17), DATA_CLOSE_ROW(18),
+        DATA_CLOSE_ROW(19), DATA_CLOSE_ROW(20), DATA_CLOSE_ROW(21), DATA_CLOSE_ROW(22),
+        DATA_CLOSE_ROW(23), DATA_CLOSE_ROW(24), DATA_CLOSE_ROW(25), DATA_CLOSE_ROW(26),
+        DATA_CLOSE_ROW(27), DATA_CLOSE_ROW(28), DATA_CLOSE_ROW(29), DATA_CLOSE_ROW(30),
+        DATA_CLOSE_ROW(31)
+#undef DATA_CLOSE_ROW
+    }};
+    __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(s + n - 32));
+    __m256i d = _mm256_sub_epi8(v, k.v[0]);
+    uint32_t field = ~0u << (32 - n);
+    uint32_t dot = _mm256_cmpeq_epi8_mask(v, k.v[1]) & field;
+    uint32_t dig = _mm256_cmple_epu8_mask(d, k.v[2]) & field;
+    /* the field's first lane and its last must be digits: no ".5" or "5." */
+    uint32_t ends = (field & -field) | 0x80000000u;
+    if ((dig | dot) != field || (dot & (dot - 1)) || (dot & ends)) return -1;
+    int row = dot ? (int)_tzcnt_u32(dot) + 1 : 0;
+    uint32_t nd = n - (dot != 0);
+    if (nd > 19) return -1;
+    __m256i x = _mm256_maskz_permutexvar_epi8(~0u << (32 - nd), close.v[row], d);
+    __m256i t = _mm256_maddubs_epi16(x, _mm256_set1_epi16(0x010A));
+    t = _mm256_madd_epi16(t, _mm256_set1_epi32(0x00010064));
+    t = _mm256_madd_epi16(_mm256_packus_epi32(t, t), _mm256_set1_epi32(0x00012710));
+    /* eight-digit groups: lane 1 holds digits 8..15, 4 and 5 digits 16..31 */
+    uint64_t h1 = (uint32_t)_mm_extract_epi32(_mm256_castsi256_si128(t), 1);
+    uint64_t h23 = (uint64_t)_mm_cvtsi128_si64(_mm256_extracti128_si256(t, 1));
+    *man = h1 * 10000000000000000ULL + (uint32_t)h23 * 100000000ULL + (h23 >> 32);
+    *fd = dot ? 32 - row : 0;
+    return 0;
+}
+
+/* split_row for processors with AVX-512 (F, BW, VL, VBMI): the same rows
+ * accepted, the same values (every number path is exact), the line found
+ * with 64-byte compares into masks and the common numbers parsed by
+ * span_digits_avx512. data_read_csv picks it at run time. */
+static DATA_AVX512_TARGET int split_row_avx512(struct csv_reader *rd, const char *lo,
+                                               const enum data_field *map, const int8_t *slot,
+                                               int nf, struct data_row *r, const char **sym,
+                                               size_t *sym_len) {
+    const char *p = rd->p, *e = rd->end;
+    uint64_t cm[DATA_SPLIT_BLOCKS];
+    int nb, eol = -1;
+    if (nf > 32 || e - p < DATA_SPLIT_MAX + 8) return 0;
+    for (nb = 0; nb < DATA_SPLIT_BLOCKS; nb++) {
+        __m512i v = _mm512_loadu_si512((const void *)(p + 64 * nb));
+        uint64_t stop = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\n')) |
+                        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('\r')) |
+                        _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8('"'));
+        cm[nb] = _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(','));
+        if (stop) {
+            int k = (int)_tzcnt_u64(stop);
+            if (p[64 * nb + k] == '"') return 0;
+            cm[nb] = _bzhi_u64(cm[nb], (unsigned)k);
+            eol = 64 * nb + k;
+            break;
+        }
+    }
+    if (eol <= 0) return 0; /* no end in reach, or a blank line */
+    int cnt = 0;
+    for (int b = 0; b <= nb; b++)
+        cnt += (int)_mm_popcnt_u64(cm[b]);
+    if (cnt != nf - 1) return 0;
+    /* field i spans [start, end): each end is the next comma, the last the eol */
+    int start = 0, b = 0, nq = 0;
+    uint64_t m = cm[0];
+    double *num = &r->o;
+    /* the numbers' digits first, their conversion after: each number's
+     * chain of dependent steps is long, and apart the processor overlaps
+     * more of them */
+    uint64_t qman[32];
+    int qfd[32];
+    const char *qp[32];
+    uint32_t qn[32];
+    double *qdst[32];
+    for (int i = 0; i < nf; i++) {
+        int end;
+        if (i == nf - 1) {
+            end = eol;
+        } else {
+            while (!m)
+                m = cm[++b];
+            end = 64 * b + (int)_tzcnt_u64(m);
+            m = _blsr_u64(m);
+        }
+        const char *fp = p + start;
+        uint32_t n = (uint32_t)(end - start);
+        start = end + 1;
+        if (slot[i] >= 0) {
+            if (!n) continue; /* empty: stays NaN */
+            double *dst = num + slot[i];
+            uint64_t man;
+            int fd;
+            if (n <= 20 && fp + n - lo >= 32 && !span_digits_avx512(fp, n, &man, &fd)) {
+                qman[nq] = man;
+                qfd[nq] = fd;
+                qp[nq] = fp;
+                qn[nq] = n;
+                qdst[nq++] = dst;
+            } else if (csv_parse_span(lo, fp, n, e, dst) != fp + n) {
+                return 0;
+            }
+            continue;
+        }
+        if (split_text_field(map[i], fp, n, r, sym, sym_len)) return 0;
+    }
+    /* fd <= 18 here (19 digits at most); 0 or a whole number: the full path */
+    for (int i = 0; i < nq; i++)
+        if ((!qman[i] || !qfd[i] || csv_frac_exact(qman[i], qfd[i], qdst[i])) &&
+            !csv_double_exact(qman[i], -qfd[i], 0, qp[i], qn[i], qdst[i]))
+            return 0;
+    return split_row_done(rd, p + eol, r);
+}
+
+/* The processor has what split_row_avx512 needs (the OS saving the
+ * registers included: __builtin_cpu_supports checks that). Loader threads
+ * may ask at once: the answer is kept atomically, and all compute the same. */
+static int have_avx512(void) {
+    static int have = -1;
+    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
+    if (h < 0) {
+        h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
+            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+            __builtin_cpu_supports("popcnt");
+        __atomic_store_n(&have, h, __ATOMIC_RELAXED);
+    }
+    return h;
+}
+#else
+/* No AVX-512 build: never chosen (use512 is 0), here only to compile. */
+static int split_row_avx512(struct csv_reader *rd, const char *lo, const enum data_field *map,
+                            const int8_t *slot, int nf, struct data_row *r, const char **sym,
+                            size_t *sym_len) {
+    (void)rd, (void)lo, (void)map, (void)slot, (void)nf, (void)r, (void)sym, (void)sym_len;
+    return 0;
+}
+#endif
 
 int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, const char *name,
                   const char *csv, size_t len, struct bt_err *err) {
@@ -510,6 +704,11 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
     for (int i = 0; i < nf; i++)
         slot[i] = (int8_t)field_slot(map[i]);
     uint32_t last_sym = UINT32_MAX; /* rows of a vendor file share a symbol */
+#ifdef DATA_AVX512
+    const int use512 = data_read_fast_path == 1 && have_avx512();
+#else
+    const int use512 = 0;
+#endif
     if (!t->dates && !(t->dates = calloc(1, sizeof *t->dates))) abort();
 
     for (;;) {
@@ -523,7 +722,9 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         const char *sym = NULL;
         size_t sym_len = 0;
         size_t line;
-        if (data_read_fast_path && split_row(&rd, csv, map, slot, nf, rp, &sym, &sym_len)) {
+        if (use512
+                ? split_row_avx512(&rd, csv, map, slot, nf, rp, &sym, &sym_len)
+                : data_read_fast_path && split_row(&rd, csv, map, slot, nf, rp, &sym, &sym_len)) {
             line = rd.rec_line;
             goto parsed;
         }

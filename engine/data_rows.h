@@ -109,8 +109,11 @@ uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n);
 /* Reads one plain (already inflated) CSV object into t. Rows are parsed in
  * place by fast paths (a row split at its commas first, else one pass over
  * it); any row they do not fully accept is re-read by the general
- * tokenizer, which also makes every error message. Tests and fuzzers
- * set data_read_fast_path = 0 to check that both paths agree. */
+ * tokenizer, which also makes every error message. data_read_fast_path:
+ * 1 (the default) the fast paths, with the AVX-512 row splitter when the
+ * processor has it (chosen at run time); 2 the portable fast paths only
+ * (what a processor without AVX-512 runs); 0 the general path only. Tests
+ * and fuzzers compare all three: same panel, bit for bit, same errors. */
 extern int data_read_fast_path;
 /* 1 makes the loaders read sequentially; 0 (the default) reads several
  * objects on par_threads() workers. Both give the same panel and the same

@@ -467,6 +467,13 @@ static void test_fast_path_matches_general_path(void **state) {
         data_read_fast_path = 1;
         assert_int_equal(rc, 0);
         assert_panels_equal(&a, &b);
+        panel_free(&b);
+        /* the portable fast paths too, where the AVX-512 one would run */
+        data_read_fast_path = 2;
+        rc = data_load_files(&path, 1, sets[i].layout, NULL, &b, &err);
+        data_read_fast_path = 1;
+        assert_int_equal(rc, 0);
+        assert_panels_equal(&a, &b);
         panel_free(&a);
         panel_free(&b);
     }
@@ -482,7 +489,10 @@ static void assert_threads_agree_on(const struct data_source *srcs, size_t n, co
     struct data_opts oa = {0, 0, &sa}, ob = {0, 0, &sb};
     struct bt_err ea = BT_ERR_INIT, eb = BT_ERR_INIT;
     memset(&sa, 0, sizeof sa);
+    /* the reference: every step on one thread (the grid and the panel fill
+     * run on par.h's workers even when the objects are read sequentially) */
     data_load_threads = 1;
+    par_set_threads(1);
     int ra = srcs ? data_load_sources(srcs, n, layout, &oa, &a, &ea)
                   : data_load_files(&dir, 1, layout, &oa, &a, &ea);
     data_load_threads = 0;
@@ -638,6 +648,91 @@ static void test_two_threads_match_one(void **state) {
     data_free_list(files, nf);
 }
 
+/* Daily objects that share dates and symbols (each symbol first seen in a
+ * different order per object), with exact, conflicting and no-bar
+ * duplicates across objects and an adj_factor to anchor: the merge of the
+ * per-object tables, the grid (its duplicate rules split by date blocks)
+ * and the panel fill (split by date blocks) give the one-thread panel and
+ * stats at 2 and 3 threads, whether the objects are read in parallel or
+ * sequentially, with and without a date range, and the rules still hold. */
+static void test_threads_merge_grid_fill(void **state) {
+    (void)state;
+    enum { NSRC = 36, NDAY = 12, NSYM = 6000 };
+    struct buf body[NSRC];
+    struct data_source srcs[NSRC];
+    char name[NSRC][32];
+    for (int i = 0; i < NSRC; i++) {
+        int day = i % NDAY, copy = i / NDAY;
+        buf_init(&body[i]);
+        buf_puts(&body[i], "symbol,date,open,high,low,close,volume,adj_factor\n");
+        for (int k = 0; k < NSYM; k++) {
+            int sym = (k + i * 37) % NSYM;
+            double close = 10 + sym % 7 + day + (copy == 2 && sym % 5 == 0);
+            if (copy == 2 && sym % 5 == 1) /* no bar: loses to the bar */
+                buf_printf(&body[i], "S%04d,202001%02d,,,,,,\n", sym, day + 2);
+            else
+                buf_printf(&body[i], "S%04d,202001%02d,%g,%g,%g,%g,%d,%g\n", sym, day + 2,
+                           close - 0.5, close + 1, close - 1, close, 100 + sym,
+                           1 + day * 0.01 + sym % 3);
+        }
+        snprintf(name[i], sizeof name[i], "d%02d.csv", i);
+        srcs[i] = (struct data_source){name[i], body[i].p, body[i].len};
+    }
+    /* read on the workers; more rows and cells than one task of the grid
+     * and of the fill take, so that those are split too */
+    assert_true(body[0].len * NSRC > ((size_t)1 << 20));
+    assert_true(NSRC * NSYM > 65536 && NDAY * NSYM > 65536);
+    assert_threads_agree_on(srcs, NSRC, NULL, DATA_LAYOUT_DAILY);
+    int32_t ranges[][2] = {{20200103, 20200107}, {20200105, 0}, {0, 20200102}};
+    for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++) {
+        struct panel a, b;
+        struct data_stats sa, sb;
+        struct data_opts oa = {ranges[r][0], ranges[r][1], &sa}, ob = oa;
+        struct bt_err err = BT_ERR_INIT;
+        ob.stats = &sb;
+        data_load_threads = 1;
+        par_set_threads(1);
+        assert_int_equal(data_load_sources(srcs, NSRC, DATA_LAYOUT_DAILY, &oa, &a, &err), 0);
+        for (int seq = 0; seq <= 1; seq++) {
+            data_load_threads = seq;
+            par_set_threads(3);
+            assert_int_equal(data_load_sources(srcs, NSRC, DATA_LAYOUT_DAILY, &ob, &b, &err), 0);
+            assert_memory_equal(&sa, &sb, sizeof sa);
+            assert_panels_equal(&a, &b);
+            panel_free(&b);
+        }
+        data_load_threads = 0;
+        par_set_threads(0);
+        assert_true(sa.rows_in_range < sa.rows);
+        panel_free(&a);
+    }
+    /* the rules, at 2 threads */
+    struct panel p;
+    struct data_stats st;
+    struct data_opts o = {0, 0, &st};
+    struct bt_err err = BT_ERR_INIT;
+    par_set_threads(2);
+    assert_int_equal(data_load_sources(srcs, NSRC, DATA_LAYOUT_DAILY, &o, &p, &err), 0);
+    par_set_threads(0);
+    assert_int_equal(p.ndates, NDAY);
+    assert_int_equal(p.nsyms, NSYM);
+    assert_int_equal(st.rows, NSRC * NSYM);
+    assert_int_equal(st.rows_in_range, NSRC * NSYM);
+    /* the second copy repeats the first; the third repeats 3 symbols in 5 */
+    assert_int_equal(st.dup_exact, NDAY * NSYM + NDAY * NSYM / 5 * 3);
+    assert_int_equal(st.dup_conflict, NDAY * NSYM / 5 * 2);
+    /* on the latest date the factor is its own anchor: raw prices */
+    assert_true(at(&p, PF_CLOSE, 20200113, "S0000") == 22.0); /* the later row won */
+    assert_true(at(&p, PF_CLOSE, 20200113, "S0001") == 22.0); /* the bar beat no bar */
+    assert_true(at(&p, PF_CLOSE, 20200113, "S0002") == 23.0);
+    /* earlier dates: price * factor / factor(latest) */
+    assert_true(at(&p, PF_CLOSE, 20200102, "S0003") == 13.0 * 1.0 / 1.11);
+    assert_true(at(&p, PF_VOLUME, 20200102, "S5999") == 6099);
+    panel_free(&p);
+    for (int i = 0; i < NSRC; i++)
+        buf_free(&body[i]);
+}
+
 /* Loads one object with the fast paths on and off: same status, same error
  * (message and file:line:column), bit-identical panel. */
 static void assert_paths_agree(const char *csv, size_t len, enum data_layout layout) {
@@ -653,8 +748,71 @@ static void assert_paths_agree(const char *csv, size_t len, enum data_layout lay
     assert_string_equal(ea.msg, eb.msg);
     assert_string_equal(ea.where, eb.where);
     if (!ra) assert_panels_equal(&a, &b);
+    panel_free(&b);
+    /* the portable fast paths (what a machine without AVX-512 runs) */
+    struct bt_err ec = BT_ERR_INIT;
+    data_read_fast_path = 2;
+    int rc = data_load_sources(&src, 1, layout, NULL, &b, &ec);
+    data_read_fast_path = 1;
+    assert_int_equal(ra, rc);
+    assert_string_equal(ea.msg, ec.msg);
+    assert_string_equal(ea.where, ec.where);
+    if (!ra) assert_panels_equal(&a, &b);
     panel_free(&a);
     panel_free(&b);
+}
+
+/* Numbers of every shape near the row splitters' limits (digit counts,
+ * where the dot is, leading zeros, no dot, a dot at an end, too long, a
+ * stray byte), each alone in a row that the splitters reach (more than 264
+ * bytes before the end), read by the AVX-512 splitter where the processor
+ * has one, the portable one and the general path: the same panel, bit for
+ * bit, and the same error. */
+static void test_split_number_shapes(void **state) {
+    (void)state;
+    static const char *shapes[] = {
+        "1",
+        "12345678",
+        "1234567890123456789",
+        "12345678901234567890",
+        "0.5",
+        ".5",
+        "5.",
+        "0.0",
+        "0",
+        "00000000000000000001.5",
+        "1.000000000000000001",
+        "1.0000000000000000001",
+        "123456789012345678.9",
+        "1234567890123456789.0",
+        "9999999999999999999",
+        "18446744073709551615",
+        "112.62999725341797",
+        "51.060001373291016",
+        "6655098276430136.5",
+        "9007199254740993",
+        "0.000000000000000001",
+        "0.0000000000000000001",
+        "3.4028234663852886e38",
+        "1..5",
+        "1.5.",
+        "1x5",
+        "-1.5",
+        "+1.5",
+        " 1.5",
+        "1e5",
+    };
+    size_t ns = sizeof shapes / sizeof *shapes;
+    for (size_t i = 0; i < ns; i++) {
+        struct buf csv = BUF_INIT;
+        buf_puts(&csv, "Date,High,Low,Open,Close,Volume,Adj Close,Name\n");
+        for (int d = 0; d < 12; d++)
+            buf_printf(&csv, "2015-01-%02d,%s,%s,1.25,%s,%s,%s,AAL\n", d + 2, shapes[i],
+                       shapes[(i + (size_t)d) % ns], shapes[(i + 3) % ns], shapes[i],
+                       shapes[(i * 7 + (size_t)d) % ns]);
+        assert_paths_agree(csv.p, csv.len, DATA_LAYOUT_YAHOO);
+        buf_free(&csv);
+    }
 }
 
 /* The row splitter (lines split at their commas before parsing) stands in
@@ -830,7 +988,9 @@ int main(void) {
         cmocka_unit_test(test_folder_first_error_wins),
         cmocka_unit_test(test_fast_path_matches_general_path),
         cmocka_unit_test(test_split_rows_match_general_path),
+        cmocka_unit_test(test_split_number_shapes),
         cmocka_unit_test(test_two_threads_match_one),
+        cmocka_unit_test(test_threads_merge_grid_fill),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_files_errors),
         cmocka_unit_test(test_panel_helpers),
