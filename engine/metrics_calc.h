@@ -22,10 +22,6 @@ void metrics_rank_from_order(const double *x, const int *ord, int n, double *r);
  * the next nsyms, in symbol order); when n >= 2, iscratch then holds
  * 0..n-1 in ascending order of x. */
 struct run_order;
-/* Whether metrics_ic_day may use its AVX-512 loops (when the CPU has them;
- * the default) or only the portable ones, the same results bit for bit:
- * for tests. Not thread-safe: call it before the runs. */
-void metrics_ic_set_simd(int on);
 /* pandas.qcut's q + 1 edges (numpy linear quantiles at i/q) of the n values
  * ord lists in ascending order of x; returns whether the inner edges
  * ascend (quantile_buckets_order's walk applies). */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "metrics_calc.h"
 #include "run.h"
 #include "strategy.h"
@@ -148,43 +149,19 @@ IC_AVX512 static int order_filter_avx512(const int *list, int nlist, const int *
     return order_filter_c(list, i, nlist, pos, out, m);
 }
 
-/* 1 when the AVX-512 loops may run: the CPU has them and no test said no;
- * -1 until the first call looks. Relaxed atomics: the pool's workers may
- * all look at once (and would all find the same). */
-static int simd_on = -1;
-static int use_avx512(void) {
-    int on = __atomic_load_n(&simd_on, __ATOMIC_RELAXED);
-    if (on < 0) {
-        __builtin_cpu_init();
-        on = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw");
-        __atomic_store_n(&simd_on, on, __ATOMIC_RELAXED);
-    }
-    return on;
-}
-#else
-static int simd_on = 0;
-static int use_avx512(void) {
-    return 0;
-}
 #endif
-
-void metrics_ic_set_simd(int on) {
-    __atomic_store_n(&simd_on, -1, __ATOMIC_RELAXED);
-    if (!on || !use_avx512()) __atomic_store_n(&simd_on, 0, __ATOMIC_RELAXED);
-}
 
 static int pairs_gather(const double *f, const double *ret, int ns, double *x, double *y,
                         int *pos) {
 #ifdef IC_AVX512
-    if (use_avx512()) return pairs_gather_avx512(f, ret, ns, x, y, pos);
+    if (cpu_level() >= CPU_AVX512) return pairs_gather_avx512(f, ret, ns, x, y, pos);
 #endif
     return pairs_gather_c(f, ret, 0, ns, 0, x, y, pos);
 }
 
 static int order_filter(const int *list, int nlist, const int *pos, int *out, int ns) {
 #ifdef IC_AVX512
-    if (use_avx512()) return order_filter_avx512(list, nlist, pos, out, ns);
+    if (cpu_level() >= CPU_AVX512) return order_filter_avx512(list, nlist, pos, out, ns);
 #endif
     (void)ns;
     return order_filter_c(list, 0, nlist, pos, out, 0);

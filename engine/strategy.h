@@ -85,13 +85,9 @@ void book_free(struct run_book *b);
  * within a date). factor is the whole date-major factor array. */
 void strategy_signal_step(struct run_book *b, const struct panel *p, const double *factor, int d,
                           const struct run_params *prm, struct run_day *out);
-/* The per-symbol loops run on AVX-512 (F, DQ and VL) when the CPU has it, else
- * as portable C, always with the same double operations, so the same bits.
- * strategy_simd_portable(1) pins the portable code (tests compare the two;
- * not thread-safe: set it before any run); strategy_simd_level says which
- * runs: 1 = AVX-512, 0 = portable. */
-void strategy_simd_portable(int on);
-int strategy_simd_level(void);
+/* The per-symbol loops of the three strategies run on AVX-512 where
+ * cpu_level() allows (cpu.h), else as portable C, always with the same
+ * double operations, so the same bits. */
 /* The cross-sectional ones also take `order`, the factor's run_order (it
  * must cover d); scratch is 2*nsyms doubles, iscratch 5*nsyms ints. */
 void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *factor,

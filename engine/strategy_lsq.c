@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "strategy.h"
 
 /* cond ? a : b through bit masks, so that the compiler cannot turn it
@@ -150,7 +151,7 @@ lsq_trade_avx512(struct run_book *b, const double *crow, const double *frow, dou
 
 int strategy_held(const struct run_book *b, int *list) {
 #ifdef LSQ_AVX512
-    if (strategy_simd_level()) return held_avx512(b, list);
+    if (cpu_level() >= CPU_AVX512) return held_avx512(b, list);
 #endif
     int n = 0;
     for (int s = 0; s < b->nsyms; s++) {
@@ -200,7 +201,7 @@ void strategy_lsq_step(struct run_book *b, const struct panel *p, const double *
     int nlong = 0, nshort = 0, ends = 0, vec = 0;
     double elo = 0, ehi = 0;
 #ifdef LSQ_AVX512
-    vec = strategy_simd_level();
+    vec = cpu_level() >= CPU_AVX512;
 #endif
     (void)spill; /* the AVX-512 path's sums wait there */
     /* only the names with a position move; every bar is the name's last

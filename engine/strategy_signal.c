@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stddef.h>
 
+#include "cpu.h"
 #include "strategy.h"
 
 /* Symbols per block: the block's values and traded notionals wait in
@@ -153,32 +154,13 @@ signal_block_avx512(double *pos, double *cash_s, double *pend, double *entry, do
 }
 #endif
 
-/* Set by tests only (strategy_simd_portable); the three strategies ask
- * strategy_simd_level, which lives here because signal came first. */
-static int simd_portable_only;
-
-void strategy_simd_portable(int on) {
-    simd_portable_only = on;
-}
-
-int strategy_simd_level(void) {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (simd_portable_only) return 0;
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx512vl"))
-        return 1;
-#endif
-    return 0;
-}
-
 void strategy_signal_step(struct run_book *b, const struct panel *p, const double *factor, int d,
                           const struct run_params *prm, struct run_day *out) {
     size_t row = panel_idx(p, d, 0);
     const double *open = p->f[PF_OPEN] + row, *close = p->f[PF_CLOSE] + row, *frow = factor + row;
     double comm = prm->commission, traded = 0, value = 0;
     double val[SIGNAL_BLOCK], trd[SIGNAL_BLOCK];
-    int level = strategy_simd_level();
+    int level = cpu_level() >= CPU_AVX512;
     for (int s0 = 0; s0 < p->nsyms; s0 += SIGNAL_BLOCK) {
         int n = p->nsyms - s0 < SIGNAL_BLOCK ? p->nsyms - s0 : SIGNAL_BLOCK;
         double *pos = b->pos + s0, *cash_s = b->cash_s + s0, *pend = b->pend + s0,

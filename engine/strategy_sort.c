@@ -3,6 +3,7 @@
  * of the row where the CPU has it. */
 #include <math.h>
 
+#include "cpu.h"
 #include "strategy_sort.h"
 
 /* Stable LSD radix sort of (key, val) by 32-bit key, bytes all keys share
@@ -428,13 +429,10 @@ AVX512 int sort_order_row_avx512(const double *row, int nsyms, int *sym, uint64_
 }
 
 int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch) {
-    if (__builtin_cpu_supports("avx512f")) return sort_order_row_avx512(row, nsyms, sym, scratch);
+    if (cpu_level() >= CPU_AVX512) return sort_order_row_avx512(row, nsyms, sym, scratch);
     return sort_order_row_radix(row, nsyms, sym, scratch);
 }
 
-int sort_order_row_has_avx512(void) {
-    return __builtin_cpu_supports("avx512f");
-}
 #else
 int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch) {
     return sort_order_row_radix(row, nsyms, sym, scratch);
@@ -444,7 +442,4 @@ int sort_order_row_avx512(const double *row, int nsyms, int *sym, uint64_t *scra
     return sort_order_row_radix(row, nsyms, sym, scratch);
 }
 
-int sort_order_row_has_avx512(void) {
-    return 0;
-}
 #endif

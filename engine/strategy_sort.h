@@ -32,8 +32,8 @@ void sort_order_doubles(const double *x, int *sym, int n, uint32_t *key, int *tm
  * returns how many. scratch: 2*nsyms words. Two ways to get there, with
  * the same result, bit for bit:
  *
- * sort_order_row_avx512 (taken where the CPU has AVX-512F, see
- * sort_order_row_has_avx512): one word per non-NaN value, its whole key
+ * sort_order_row_avx512 (taken where cpu_level() allows AVX-512,
+ * cpu.h): one word per non-NaN value, its whole key
  * with the symbol over the key's low bits (so all words differ), built and
  * NaN-filtered eight at a time; a branch-free bitonic sort of the words,
  * eight compare-exchanges to a min/max pair (~1,440 pairs for 512 words);
@@ -50,11 +50,10 @@ void sort_order_doubles(const double *x, int *sym, int n, uint32_t *key, int *tm
  * the infinities) and cut off the ends. */
 int sort_order_row(const double *row, int nsyms, int *sym, uint64_t *scratch);
 /* Both ways, for the tests to hold against each other; call
- * sort_order_row_avx512 only where sort_order_row_has_avx512() (off x86-64
+ * sort_order_row_avx512 only where cpu_hw_level() >= CPU_AVX512 (off x86-64
  * GCC/Clang it is the radix way). */
 int sort_order_row_radix(const double *row, int nsyms, int *sym, uint64_t *scratch);
 int sort_order_row_avx512(const double *row, int nsyms, int *sym, uint64_t *scratch);
-int sort_order_row_has_avx512(void);
 
 #define STRATEGY_SORT_DEFINE(name, less)                                                           \
     static void name(int *idx, int n, const double *x) {                                           \

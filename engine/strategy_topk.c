@@ -11,6 +11,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "cpu.h"
 #include "strategy.h"
 
 /* i before j: best score first, NaN last, then symbol order (a total
@@ -104,7 +105,7 @@ static int topk_walk(const struct run_book *b, const double *score, const double
     }
     /* then on until every held name is found: only them now */
 #ifdef TOPK_AVX512
-    if (strategy_simd_level()) nl = held_walk_avx512(b->pos, list, &i, nl, nheld, last);
+    if (cpu_level() >= CPU_AVX512) nl = held_walk_avx512(b->pos, list, &i, nl, nheld, last);
 #endif
     for (; i >= 0 && nl < nheld; i--) {
         int s = list[i];

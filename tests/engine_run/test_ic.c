@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "metrics_calc.h"
 #include "run.h"
 #include "panel.h"
@@ -124,9 +125,9 @@ static void test_ic_many_pairs(void **st) {
 /* The portable loops give what the AVX-512 ones give (on a CPU without
  * AVX-512 both runs take the portable path). */
 static void test_ic_portable(void **st) {
-    metrics_ic_set_simd(0);
+    cpu_force_portable(1);
     test_ic_matches_definition(st);
-    metrics_ic_set_simd(1);
+    cpu_force_portable(0);
 }
 
 /* metrics_factor_stats over dates d0..d1 against the definitions: each
@@ -203,7 +204,7 @@ static void test_factor_stats(void **st) {
     const int sizes[] = {1, 3, 7, 8, 9, 16, 17, 33, 482};
     const int qs[] = {2, 5, 10, 20};
     for (int simd = 0; simd <= 1; simd++) {
-        metrics_ic_set_simd(simd);
+        cpu_force_portable(!simd);
         for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
             for (int flavour = 0; flavour < 5; flavour++) {
                 int ns = sizes[si], nd = 8;
@@ -231,7 +232,7 @@ static void test_factor_stats(void **st) {
                 panel_free(&p);
             }
     }
-    metrics_ic_set_simd(1);
+    cpu_force_portable(0);
 }
 
 int main(void) {

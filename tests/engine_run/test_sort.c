@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "strategy.h"
 #include "strategy_sort.h"
 
@@ -92,7 +93,7 @@ static const char *const way_names[N_WAYS] = {"sort_order_row", "radix", "avx512
 
 /* Whether this machine can run sort_ways[way]. */
 static int way_runs(int way) {
-    return way != 2 || sort_order_row_has_avx512();
+    return way != 2 || cpu_hw_level() >= CPU_AVX512;
 }
 
 /* sort_order_row filters the NaNs and sorts in one go: the same order as

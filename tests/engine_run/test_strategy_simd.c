@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "cpu.h"
 #include "run.h"
 #include "strategy.h"
 
@@ -460,16 +461,16 @@ static void all_match(void) {
 
 static void test_portable_matches_reference(void **st) {
     (void)st;
-    strategy_simd_portable(1);
-    assert_int_equal(strategy_simd_level(), 0);
+    cpu_force_portable(1);
+    assert_int_equal(cpu_level(), CPU_PORTABLE);
     all_match();
-    strategy_simd_portable(0);
+    cpu_force_portable(0);
 }
 
 static void test_simd_matches_reference(void **st) {
     (void)st;
-    strategy_simd_portable(0);
-    if (strategy_simd_level() == 0) {
+    cpu_force_portable(0);
+    if (cpu_level() < CPU_AVX512) {
         print_message("no AVX-512 here: the portable path is the one that runs\n");
         return;
     }
@@ -492,10 +493,10 @@ static void test_runs_match_across_paths(void **st) {
         run_params_default(&prm);
         prm.k = 9;
         prm.n = 3;
-        strategy_simd_portable(1);
+        cpu_force_portable(1);
         assert_int_equal(run_pair(&p, f, kinds[k], &prm, 0, 0, NULL, 0, &a, &err), 0);
         assert_int_equal(run_pair(&p, f, kinds[k], &prm, 0, p.dates[59], NULL, 0, &half, &err), 0);
-        strategy_simd_portable(0);
+        cpu_force_portable(0);
         assert_int_equal(run_pair(&p, f, kinds[k], &prm, 0, 0, NULL, 0, &b, &err), 0);
         assert_int_equal(run_pair(&p, f, kinds[k], &prm, p.dates[60], 0, half.state, half.state_len,
                                   &rest, &err),
@@ -539,7 +540,7 @@ static void test_signal_exact_cash(void **st) {
     prm.commission = 0;
     prm.cash = 1000.0 * ns; /* a sleeve of 1000: exactly 10 shares */
     for (int portable = 0; portable < 2; portable++) {
-        strategy_simd_portable(portable);
+        cpu_force_portable(portable);
         struct run_book b;
         struct run_day day;
         book_init(&b, RUN_SIGNAL, ns, &prm);
@@ -555,7 +556,7 @@ static void test_signal_exact_cash(void **st) {
         book_free(&b);
         steps_match(&p, f, RUN_SIGNAL, &prm);
     }
-    strategy_simd_portable(0);
+    cpu_force_portable(0);
     panel_free(&p);
     free(f);
 }
