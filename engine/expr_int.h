@@ -166,12 +166,18 @@ int expr_input_find(const char *s, size_t len);
 
 /* The window and elementwise loops run across symbols, one lane a symbol,
  * so wider vectors change no result (each lane does the same operations in
- * the same order; AVX2 brings no FMA, and C11 mode contracts nothing). Their
- * entry points are compiled twice, for AVX2 and for the baseline, and the
- * loader picks one (GCC on x86-64 Linux; others get the baseline only).
- * EXPR_INLINE pulls a helper into each clone of its caller. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define EXPR_SIMD __attribute__((target_clones("avx2", "default")))
+ * the same order; the kernel files turn FP contraction off, so AVX-512's FMA
+ * is never used). Their entry points are compiled three times, for AVX-512F,
+ * AVX2 and the baseline, and the loader picks one (GCC on x86-64 Linux;
+ * others get the baseline only; EXPR_NO_CLONES forces the baseline, which a
+ * test compiles to compare it with the clones). EXPR_INLINE pulls a helper
+ * into each clone of its caller. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) &&       \
+    !defined(EXPR_NO_CLONES)
+#define EXPR_SIMD __attribute__((target_clones("avx512f", "avx2", "default")))
+#define EXPR_INLINE static inline __attribute__((always_inline))
+#elif defined(__GNUC__)
+#define EXPR_SIMD
 #define EXPR_INLINE static inline __attribute__((always_inline))
 #else
 #define EXPR_SIMD

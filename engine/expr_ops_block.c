@@ -13,7 +13,7 @@
  * function of the window's cells only. A panel that starts mid-block only
  * truncates a block no full window of it needs. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math") /* see expr_ops_ts.c */
+#pragma GCC optimize("O3", "no-trapping-math", "fp-contract=off") /* see expr_ops_ts.c */
 #endif
 #include <math.h>
 #include <stdlib.h>

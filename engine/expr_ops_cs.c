@@ -78,15 +78,34 @@ static const double *rank_pct(struct rank_scratch *sc, int m) {
  * incremented twice in a row waits on its own store, and neighbouring keys
  * share buckets often, so two independent chains run about twice as fast.
  * The sort stays stable (the first half's items go first in each bucket),
- * so the order is the same. The result ends in either buffer and is
- * returned. */
-static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m) {
+ * so the order is the same. varying has the bits set in which some keys
+ * differ: a top digit equal for all (the usual case) is not even counted.
+ * The result ends in either buffer and is returned. */
+static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m, uint64_t varying) {
     enum { LO = PACK_BITS / 8, NDIG = 8 - PACK_BITS / 8 };
-    uint32_t count[2][NDIG][256], first[256], c1[256];
-    memset(count, 0, sizeof count);
-    _Static_assert(NDIG == 3, "histogram loop below is unrolled for three digits");
+    int nd = NDIG;
+    uint32_t count[2][NDIG][256], first[4][256], c1[256];
+    _Static_assert(NDIG == 3, "histogram loops below are unrolled for three digits");
     int h = m / 2;
-    for (int i = 0; i < h; i++) { /* two tables, summed below: two chains */
+    if (!(varying >> 56)) { /* top digit the same for all (usual): skip it */
+        memset(count[0], 0, 2 * sizeof count[0][0]);
+        memset(count[1], 0, 2 * sizeof count[1][0]);
+        for (int i = 0; i < h; i++) {
+            uint64_t k = a[i] >> (8 * LO), q = a[h + i] >> (8 * LO);
+            count[0][0][k & 0xff]++;
+            count[1][0][q & 0xff]++;
+            count[0][1][(k >> 8) & 0xff]++;
+            count[1][1][(q >> 8) & 0xff]++;
+        }
+        if (m & 1) {
+            uint64_t q = a[m - 1] >> (8 * LO);
+            count[1][0][q & 0xff]++;
+            count[1][1][(q >> 8) & 0xff]++;
+        }
+        nd = 2;
+    } else
+        memset(count, 0, sizeof count);
+    for (int i = 0; i < h && nd == NDIG; i++) { /* two tables, summed below: two chains */
         uint64_t k = a[i] >> (8 * LO), q = a[h + i] >> (8 * LO);
         count[0][0][k & 0xff]++;
         count[1][0][q & 0xff]++;
@@ -95,26 +114,35 @@ static uint64_t *radix_sort_packed(uint64_t *a, uint64_t *tmp, int m) {
         count[0][2][(k >> 16) & 0xff]++;
         count[1][2][(q >> 16) & 0xff]++;
     }
-    if (m & 1) {
+    if ((m & 1) && nd == NDIG) {
         uint64_t q = a[m - 1] >> (8 * LO);
         count[1][0][q & 0xff]++;
         count[1][1][(q >> 8) & 0xff]++;
         count[1][2][(q >> 16) & 0xff]++;
     }
-    for (int d = 0; d < NDIG && m > 0; d++) {
+    for (int d = 0; d < nd && m > 0; d++) {
         uint32_t *c0 = count[0][d], *other = count[1][d];
         int sh = 8 * (d + LO);
+        if (!((varying >> sh) & 0xff)) continue;
         unsigned b0 = (unsigned)((a[0] >> sh) & 0xff);
         if (c0[b0] + other[b0] == (uint32_t)m) continue;
-        /* the halves' members change every pass: count the first's now */
+        /* the halves' members change every pass: count the first's now, in
+         * four tables (four chains: neighbours often share a bucket) */
         memset(first, 0, sizeof first);
-        for (int i = 0; i < h; i++)
-            first[(a[i] >> sh) & 0xff]++;
+        int q = h / 4;
+        for (int i = 0; i < q; i++) {
+            first[0][(a[i] >> sh) & 0xff]++;
+            first[1][(a[q + i] >> sh) & 0xff]++;
+            first[2][(a[2 * q + i] >> sh) & 0xff]++;
+            first[3][(a[3 * q + i] >> sh) & 0xff]++;
+        }
+        for (int i = 4 * q; i < h; i++)
+            first[0][(a[i] >> sh) & 0xff]++;
         uint32_t pos = 0;
         for (int b = 0; b < 256; b++) {
             uint32_t total = c0[b] + other[b];
             c0[b] = pos;
-            c1[b] = pos + first[b];
+            c1[b] = pos + first[0][b] + first[1][b] + first[2][b] + first[3][b];
             pos += total;
         }
         for (int i = 0; i < h; i++) {
@@ -160,49 +188,74 @@ static void sort_run_full(const uint64_t *full, uint64_t *a, int n, struct expr_
     }
 }
 
-/* pandas rank(pct=True): average rank of ties (1-based) / count. Keys are
- * equal exactly when values are (-0 folded), so ties are found on keys. */
-static void rank_row(const double *x, int n, double *o, struct rank_scratch *sc) {
-    uint64_t *full = sc->full, *a = sc->a;
+/* Keys of row x: full[s] for every symbol, o[] all NaN, and a[0..m) the
+ * packed items of the non-NaN values in symbol order; *varying gets the
+ * bits in which the packed keys differ. Returns m. */
+static int rank_keys(const double *x, int n, double *o, uint64_t *full, uint64_t *a,
+                     uint64_t *varying) {
     const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
+    uint64_t any = 0, all = ~(uint64_t)0;
     int m = 0;
     for (int s = 0; s < n; s++) {
         double v = x[s];
-        uint64_t k = sort_key(v);
+        uint64_t k = sort_key(v), item = (k & ~idx_mask) | (uint64_t)s;
         full[s] = k;
         o[s] = NAN;
-        a[m] = (k & ~idx_mask) | (uint64_t)s;
+        a[m] = item;
+        if (v == v) any |= item, all &= item;
         m += v == v;
     }
-    if (m == 0) return;
-    a = radix_sort_packed(a, sc->b, m);
-    const double *pct = rank_pct(sc, m);
+    *varying = (any ^ all) & ~idx_mask;
+    return m;
+}
+
+/* Sorted items a[i..j) share their truncated key (j > i+1): puts them in
+ * full-key order and writes their ranks, ties averaged. */
+static void rank_run(const uint64_t *full, uint64_t *a, int i, int j, const double *pct, double *o,
+                     struct expr_cs_item *it) {
+    const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
+    uint64_t k0 = full[a[i] & idx_mask];
+    int all_eq = 1;
+    for (int k = i + 1; k < j && all_eq; k++)
+        all_eq = full[a[k] & idx_mask] == k0;
+    if (!all_eq) sort_run_full(full, a + i, j - i, it);
+    for (int g = i; g < j;) { /* average ranks of exact ties */
+        int h = g + 1;
+        uint64_t kg = full[a[g] & idx_mask];
+        while (h < j && full[a[h] & idx_mask] == kg)
+            h++;
+        double r = pct[g + 1 + h]; /* mean of ranks g+1..h, over m */
+        for (int k = g; k < h; k++)
+            o[a[k] & idx_mask] = r;
+        g = h;
+    }
+}
+
+/* Ranks of the sorted items a[0..m) into o. */
+static void rank_walk(const uint64_t *full, uint64_t *a, int m, const double *pct, double *o,
+                      struct expr_cs_item *it) {
+    const uint64_t idx_mask = ((uint64_t)1 << PACK_BITS) - 1;
     for (int i = 0; i < m;) {
         int j = i + 1;
         while (j < m && (a[j] >> PACK_BITS) == (a[i] >> PACK_BITS))
             j++;
-        if (j == i + 1) { /* the common case: a value alone in its bin */
+        if (j == i + 1) /* the common case: a value alone in its bin */
             o[a[i] & idx_mask] = pct[i + 1 + j];
-            i = j;
-            continue;
-        }
-        uint64_t k0 = full[a[i] & idx_mask];
-        int all_eq = 1;
-        for (int k = i + 1; k < j && all_eq; k++)
-            all_eq = full[a[k] & idx_mask] == k0;
-        if (!all_eq) sort_run_full(full, a + i, j - i, sc->it);
-        for (int g = i; g < j;) { /* average ranks of exact ties */
-            int h = g + 1;
-            uint64_t kg = full[a[g] & idx_mask];
-            while (h < j && full[a[h] & idx_mask] == kg)
-                h++;
-            double r = pct[g + 1 + h]; /* mean of ranks g+1..h, over m */
-            for (int k = g; k < h; k++)
-                o[a[k] & idx_mask] = r;
-            g = h;
-        }
+        else
+            rank_run(full, a, i, j, pct, o, it);
         i = j;
     }
+}
+
+/* pandas rank(pct=True): average rank of ties (1-based) / count. Keys are
+ * equal exactly when values are (-0 folded), so ties are found on keys. */
+static void rank_row(const double *x, int n, double *o, struct rank_scratch *sc) {
+    uint64_t varying;
+    int m = rank_keys(x, n, o, sc->full, sc->a, &varying);
+    if (m == 0) return;
+    uint64_t *a = radix_sort_packed(sc->a, sc->b, m, varying);
+    const double *pct = rank_pct(sc, m);
+    rank_walk(sc->full, a, m, pct, o, sc->it);
 }
 
 /* Mean and sample std (ddof 1) of the non-NaN values; count in *cnt. */

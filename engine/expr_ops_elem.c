@@ -5,7 +5,7 @@
  * NaN, so "NaN means no value" stays the one rule downstream code checks.
  * Comparisons and logic give 1.0 or 0.0, NaN when an operand is NaN. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math") /* see expr_ops_ts.c */
+#pragma GCC optimize("O3", "no-trapping-math", "fp-contract=off") /* see expr_ops_ts.c */
 #endif
 #include <math.h>
 
@@ -108,20 +108,10 @@ double expr_elem_scalar(int op, double x, double y, double z) {
     }                                                                                              \
     break
 
-/* Cells 0..cells-1 of xp/yp/zp (each advanced to the chunk) into out. */
-EXPR_SIMD static void elem_range(int op, const struct expr_val *args, size_t cells, double *out) {
-    const double *xp = args[0].p ? args[0].p : &args[0].s;
-    size_t xs = args[0].p ? 1 : 0;
-    const double *yp = xp, *zp = xp;
-    size_t ys = xs, zs = xs;
-    if (op >= EOP_ADD) {
-        yp = args[1].p ? args[1].p : &args[1].s;
-        ys = args[1].p ? 1 : 0;
-    }
-    if (op == EOP_COND) {
-        zp = args[2].p ? args[2].p : &args[2].s;
-        zs = args[2].p ? 1 : 0;
-    }
+/* Cells 0..cells-1 of xp/yp/zp, read with strides xs/ys/zs, into out.
+ * Inlined with the strides as constants where elem_range knows them. */
+EXPR_INLINE void elem_loop(int op, const double *xp, size_t xs, const double *yp, size_t ys,
+                           const double *zp, size_t zs, size_t cells, double *out) {
     switch (op) {
     case EOP_NEG: LOOP1(-x);
     case EOP_NOT: LOOP1(ew_not(x));
@@ -154,6 +144,32 @@ EXPR_SIMD static void elem_range(int op, const struct expr_val *args, size_t cel
             out[i] = NAN;
         break;
     }
+}
+
+/* Cells 0..cells-1 of the args (each advanced to the chunk) into out. The
+ * usual stride mixes get loops of their own: with a stride only known at
+ * run time the loads were vectorized as pairs of scalar loads. */
+EXPR_SIMD static void elem_range(int op, const struct expr_val *args, size_t cells, double *out) {
+    const double *xp = args[0].p ? args[0].p : &args[0].s;
+    size_t xs = args[0].p ? 1 : 0;
+    const double *yp = xp, *zp = xp;
+    size_t ys = xs, zs = xs;
+    if (op >= EOP_ADD) {
+        yp = args[1].p ? args[1].p : &args[1].s;
+        ys = args[1].p ? 1 : 0;
+    }
+    if (op == EOP_COND) {
+        zp = args[2].p ? args[2].p : &args[2].s;
+        zs = args[2].p ? 1 : 0;
+    }
+    if (xs == 1 && ys == 1 && zs == 1)
+        elem_loop(op, xp, 1, yp, 1, zp, 1, cells, out);
+    else if (xs == 1 && ys == 0 && zs == 1)
+        elem_loop(op, xp, 1, yp, 0, zp, 1, cells, out);
+    else if (xs == 0 && ys == 1 && zs == 0)
+        elem_loop(op, xp, 0, yp, 1, zp, 0, cells, out);
+    else
+        elem_loop(op, xp, xs, yp, ys, zp, zs, cells, out);
 }
 
 /* One chunk of cells per task: every cell gets the same operations whatever

@@ -14,9 +14,10 @@
  * -O2 cost model refuses to vectorize, and compare doubles, which it will not
  * vectorize while comparisons may trap; these kernels are the engine's hot
  * loops and never read FP exception flags, so they get O3 without trapping
- * math here (clang vectorizes them at -O2 already). */
+ * math here (clang vectorizes them at -O2 already), and no FP contraction
+ * whatever the C mode: an FMA in the AVX-512 clone would change bits. */
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math")
+#pragma GCC optimize("O3", "no-trapping-math", "fp-contract=off")
 #endif
 #include <math.h>
 #include <stdlib.h>
@@ -41,11 +42,11 @@ static void nan_row(double *o, int n) {
 }
 
 /* Sum of rows t-win+1..t into acc, today first. */
-EXPR_INLINE void window_sum(const double *x, int t, int win, int n, double *acc) {
-    const double *r = x + (size_t)t * n;
+EXPR_INLINE void window_sum(const double *x, int t, int win, size_t st, int n, double *acc) {
+    const double *r = x + (size_t)t * st;
     memcpy(acc, r, (size_t)n * sizeof *acc);
     for (int k = 1; k < win; k++) {
-        r -= n;
+        r -= st;
         for (int s = 0; s < n; s++)
             acc[s] += r[s];
     }
@@ -54,14 +55,15 @@ EXPR_INLINE void window_sum(const double *x, int t, int win, int n, double *acc)
 /* Mean into m, and in diff[s] how many values differ from today's (a
  * constant window has variance exactly 0, which two-pass arithmetic can
  * miss by an ulp). One fused pass, branch-free. */
-EXPR_INLINE void window_mean_diff(const double *x, int t, int win, int n, double *m, double *diff) {
-    const double *today = x + (size_t)t * n, *r = today;
+EXPR_INLINE void window_mean_diff(const double *x, int t, int win, size_t st, int n, double *m,
+                                  double *diff) {
+    const double *today = x + (size_t)t * st, *r = today;
     for (int s = 0; s < n; s++) {
         m[s] = today[s];
         diff[s] = today[s] != today[s];
     }
     for (int k = 1; k < win; k++) {
-        r -= n;
+        r -= st;
         for (int s = 0; s < n; s++) {
             m[s] += r[s];
             diff[s] += r[s] != today[s];
@@ -73,9 +75,9 @@ EXPR_INLINE void window_mean_diff(const double *x, int t, int win, int n, double
 
 /* window_mean_diff of x and of y in one pass (ts_cov, ts_corr): the same
  * operations per symbol in the same order, so the same bits. */
-EXPR_INLINE void window_mean_diff2(const double *x, const double *y, int t, int win, int n,
-                                   double *mx, double *dx, double *my, double *dy) {
-    const double *tx = x + (size_t)t * n, *ty = y + (size_t)t * n, *rx = tx, *ry = ty;
+EXPR_INLINE void window_mean_diff2(const double *x, const double *y, int t, int win, size_t st,
+                                   int n, double *mx, double *dx, double *my, double *dy) {
+    const double *tx = x + (size_t)t * st, *ty = y + (size_t)t * st, *rx = tx, *ry = ty;
     for (int s = 0; s < n; s++) {
         mx[s] = tx[s];
         dx[s] = tx[s] != tx[s];
@@ -83,8 +85,8 @@ EXPR_INLINE void window_mean_diff2(const double *x, const double *y, int t, int 
         dy[s] = ty[s] != ty[s];
     }
     for (int k = 1; k < win; k++) {
-        rx -= n;
-        ry -= n;
+        rx -= st;
+        ry -= st;
         for (int s = 0; s < n; s++) {
             mx[s] += rx[s];
             dx[s] += rx[s] != tx[s];
@@ -99,11 +101,12 @@ EXPR_INLINE void window_mean_diff2(const double *x, const double *y, int t, int 
 }
 
 /* Sum of squared deviations from m. */
-EXPR_INLINE void window_ss(const double *x, int t, int win, int n, const double *m, double *ss) {
-    const double *r = x + (size_t)t * n;
+EXPR_INLINE void window_ss(const double *x, int t, int win, size_t st, int n, const double *m,
+                           double *ss) {
+    const double *r = x + (size_t)t * st;
     for (int s = 0; s < n; s++)
         ss[s] = 0;
-    for (int k = 0; k < win; k++, r -= n)
+    for (int k = 0; k < win; k++, r -= st)
         for (int s = 0; s < n; s++) {
             double d = r[s] - m[s];
             ss[s] += d * d;
@@ -111,13 +114,13 @@ EXPR_INLINE void window_ss(const double *x, int t, int win, int n, const double 
 }
 
 /* Co-deviation sums of x and y about their means, in one pass. */
-EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, int n,
+EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, size_t st, int n,
                            const double *mx, const double *my, double *sxx, double *syy,
                            double *sxy) {
-    const double *rx = x + (size_t)t * n, *ry = y + (size_t)t * n;
+    const double *rx = x + (size_t)t * st, *ry = y + (size_t)t * st;
     for (int s = 0; s < n; s++)
         sxx[s] = syy[s] = sxy[s] = 0;
-    for (int k = 0; k < win; k++, rx -= n, ry -= n)
+    for (int k = 0; k < win; k++, rx -= st, ry -= st)
         for (int s = 0; s < n; s++) {
             double dx = rx[s] - mx[s], dy = ry[s] - my[s];
             sxx[s] += dx * dx;
@@ -128,15 +131,15 @@ EXPR_INLINE void window_co(const double *x, const double *y, int t, int win, int
 
 /* min or max of the window, NaN when any value is NaN. The NaN test is kept
  * apart from the comparison so the loop stays branch-free (vectorizes). */
-EXPR_INLINE void window_extreme(const double *x, int t, int win, int n, int want_max, double *o,
-                                double *bad) {
-    const double *r = x + (size_t)t * n;
+EXPR_INLINE void window_extreme(const double *x, int t, int win, size_t st, int n, int want_max,
+                                double *o, double *bad) {
+    const double *r = x + (size_t)t * st;
     for (int s = 0; s < n; s++) {
         o[s] = r[s];
         bad[s] = r[s] != r[s];
     }
     for (int k = 1; k < win; k++) {
-        r -= n;
+        r -= st;
         if (want_max)
             for (int s = 0; s < n; s++) {
                 double v = r[s];
@@ -160,16 +163,16 @@ EXPR_INLINE void window_extreme(const double *x, int t, int win, int n, int want
  * vectorizes: it was the slowest kernel of the benchmark set. "The best
  * changed" is tested as nb != b because GCC will not if-convert two selects
  * on one comparison. */
-EXPR_INLINE void window_argext(const double *x, int t, int win, int n, int want_max, double *o,
-                               double *best, double *bad) {
-    const double *r = x + (size_t)(t - win + 1) * n;
+EXPR_INLINE void window_argext(const double *x, int t, int win, size_t st, int n, int want_max,
+                               double *o, double *best, double *bad) {
+    const double *r = x + (size_t)(t - win + 1) * st;
     for (int s = 0; s < n; s++) {
         best[s] = r[s];
         bad[s] = r[s] != r[s];
         o[s] = 1;
     }
     for (int k = 1; k < win; k++) {
-        r += n;
+        r += st;
         double pos = k + 1;
         if (want_max)
             for (int s = 0; s < n; s++) {
@@ -192,12 +195,12 @@ EXPR_INLINE void window_argext(const double *x, int t, int win, int n, int want_
 
 /* Percentile rank of today's value in its window, ties averaged; bad
  * counts NaNs apart from the comparisons so the loop stays branch-free. */
-EXPR_INLINE void window_rank(const double *x, int t, int win, int n, double *o, double *less,
-                             double *eq, double *bad) {
-    const double *today = x + (size_t)t * n, *r = today;
+EXPR_INLINE void window_rank(const double *x, int t, int win, size_t st, int n, double *o,
+                             double *less, double *eq, double *bad) {
+    const double *today = x + (size_t)t * st, *r = today;
     for (int s = 0; s < n; s++)
         less[s] = eq[s] = bad[s] = 0;
-    for (int k = 0; k < win; k++, r -= n)
+    for (int k = 0; k < win; k++, r -= st)
         for (int s = 0; s < n; s++) {
             double v = r[s], c = today[s];
             less[s] += v < c;
@@ -209,13 +212,13 @@ EXPR_INLINE void window_rank(const double *x, int t, int win, int n, double *o, 
 }
 
 /* Weighted sum with weights w[k] for the value k rows back, divided by wsum. */
-EXPR_INLINE void window_weighted(const double *x, int t, int win, int n, const double *w,
+EXPR_INLINE void window_weighted(const double *x, int t, int win, size_t st, int n, const double *w,
                                  double wsum, double *o) {
-    const double *r = x + (size_t)t * n;
+    const double *r = x + (size_t)t * st;
     for (int s = 0; s < n; s++)
         o[s] = w[0] * r[s];
     for (int k = 1; k < win; k++) {
-        r -= n;
+        r -= st;
         for (int s = 0; s < n; s++)
             o[s] += w[k] * r[s];
     }
@@ -223,11 +226,11 @@ EXPR_INLINE void window_weighted(const double *x, int t, int win, int n, const d
         o[s] /= wsum;
 }
 
-EXPR_INLINE void window_product(const double *x, int t, int win, int n, double *o) {
-    const double *r = x + (size_t)t * n;
+EXPR_INLINE void window_product(const double *x, int t, int win, size_t st, int n, double *o) {
+    const double *r = x + (size_t)t * st;
     memcpy(o, r, (size_t)n * sizeof *o);
     for (int k = 1; k < win; k++) {
-        r -= n;
+        r -= st;
         for (int s = 0; s < n; s++)
             o[s] *= r[s];
     }
@@ -251,13 +254,13 @@ static double make_weights(int op, int win, double *w) {
 }
 
 /* One output row of a windowed statistic (t >= win-1). */
-EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win, int n, double *o,
-                        double *m, double *m2, double *m3, double *m4, double *m5, double *m6,
-                        const double *w, double wsum) {
+EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win, size_t st, int n,
+                        double *o, double *m, double *m2, double *m3, double *m4, double *m5,
+                        double *m6, const double *w, double wsum) {
     switch (op) {
-    case EOP_TS_SUM: window_sum(x, t, win, n, o); break;
+    case EOP_TS_SUM: window_sum(x, t, win, st, n, o); break;
     case EOP_TS_MEAN:
-        window_sum(x, t, win, n, o);
+        window_sum(x, t, win, st, n, o);
         for (int s = 0; s < n; s++)
             o[s] /= win;
         break;
@@ -267,9 +270,9 @@ EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win
             nan_row(o, n);
             break;
         }
-        const double *today = x + (size_t)t * n;
-        window_mean_diff(x, t, win, n, m, m3);
-        window_ss(x, t, win, n, m, m2);
+        const double *today = x + (size_t)t * st;
+        window_mean_diff(x, t, win, st, n, m, m3);
+        window_ss(x, t, win, st, n, m, m2);
         for (int s = 0; s < n; s++) {
             double sd = m3[s] == 0 ? 0.0 : sqrt(m2[s] / (win - 1));
             o[s] = op == EOP_TS_STD ? sd : (sd > 0 ? (today[s] - m[s]) / sd : NAN);
@@ -282,8 +285,8 @@ EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win
             nan_row(o, n);
             break;
         }
-        window_mean_diff2(x, y, t, win, n, m, m3, m2, m4);
-        window_co(x, y, t, win, n, m, m2, m5, m6, o);
+        window_mean_diff2(x, y, t, win, st, n, m, m3, m2, m4);
+        window_co(x, y, t, win, st, n, m, m2, m5, m6, o);
         if (op == EOP_TS_COV) {
             for (int s = 0; s < n; s++)
                 o[s] /= win - 1;
@@ -294,14 +297,14 @@ EXPR_INLINE void ts_row(int op, const double *x, const double *y, int t, int win
             o[s] = d > 0 ? o[s] / sqrt(d) : NAN;
         }
         break;
-    case EOP_TS_MIN: window_extreme(x, t, win, n, 0, o, m); break;
-    case EOP_TS_MAX: window_extreme(x, t, win, n, 1, o, m); break;
-    case EOP_TS_ARGMIN: window_argext(x, t, win, n, 0, o, m, m2); break;
-    case EOP_TS_ARGMAX: window_argext(x, t, win, n, 1, o, m, m2); break;
-    case EOP_TS_RANK: window_rank(x, t, win, n, o, m, m2, m3); break;
-    case EOP_TS_PRODUCT: window_product(x, t, win, n, o); break;
+    case EOP_TS_MIN: window_extreme(x, t, win, st, n, 0, o, m); break;
+    case EOP_TS_MAX: window_extreme(x, t, win, st, n, 1, o, m); break;
+    case EOP_TS_ARGMIN: window_argext(x, t, win, st, n, 0, o, m, m2); break;
+    case EOP_TS_ARGMAX: window_argext(x, t, win, st, n, 1, o, m, m2); break;
+    case EOP_TS_RANK: window_rank(x, t, win, st, n, o, m, m2, m3); break;
+    case EOP_TS_PRODUCT: window_product(x, t, win, st, n, o); break;
     case EOP_DECAY_LINEAR:
-    case EOP_EWM: window_weighted(x, t, win, n, w, wsum, o); break;
+    case EOP_EWM: window_weighted(x, t, win, st, n, w, wsum, o); break;
     default: nan_row(o, n); break;
     }
     for (int s = 0; s < n; s++)
@@ -462,6 +465,186 @@ EXPR_SIMD static void block_rows_task(void *ctx, int task, int worker) {
         block_moments(j, lo, hi);
 }
 
+/* Eight symbols of a direct window row at once, in GCC's generic vectors:
+ * the window's accumulators stay in registers instead of row-long scratch
+ * that every step of the window loads and stores again (GCC would not keep
+ * them there on its own). Each lane does its symbol's operations in the
+ * order of the row functions above (no FMA: contraction is off here);
+ * comparisons become 1.0/0.0 by masking the bits of 1.0, selects are bit
+ * masks, and the last steps per cell are the row functions' own scalar
+ * code, so the bits are the same. The target clones of the caller compile
+ * the vectors to AVX-512, AVX2 or SSE2. */
+#if defined(__GNUC__) && !defined(__clang__) && !defined(EXPR_TS_NO_VEC) /* a test sets it */
+#define TS_VEC 1
+/* the helpers below are always inlined: no vector crosses a call */
+#pragma GCC diagnostic ignored "-Wpsabi"
+enum { VL = 8 };
+typedef double vd __attribute__((vector_size(8 * VL)));
+typedef long long vm __attribute__((vector_size(8 * VL)));
+typedef double vdu __attribute__((vector_size(8 * VL), aligned(8))); /* unaligned access */
+
+EXPR_INLINE vd vld(const double *p) {
+    return *(const vdu *)p;
+}
+EXPR_INLINE void vst(double *p, vd v) {
+    *(vdu *)p = v;
+}
+/* 1.0 where mask, else 0.0 */
+EXPR_INLINE vd vone(vm mask) {
+    const vd one = (vd){0} + 1.0;
+    return (vd)(mask & (vm)one);
+}
+EXPR_INLINE vd vsel(vm mask, vd a, vd b) {
+    return (vd)((mask & (vm)a) | (~mask & (vm)b));
+}
+
+/* Symbols s0..s0+VL-1 of row t (t >= win-1) into o; 0 when op has no
+ * vector form here (the caller then takes the row path). */
+EXPR_INLINE int ts_tile_vec(const struct ts_job *j, int t, size_t s0, double *o) {
+    const int op = j->op, win = j->win;
+    const size_t st = (size_t)j->nsyms;
+    const double *xt = j->x + (size_t)t * st + s0, *r = xt;
+    double a1[VL], a2[VL], a3[VL], a4[VL], a5[VL], a6[VL];
+    const vd zero = {0}, nan = zero + NAN;
+    switch (op) {
+    case EOP_TS_SUM:
+    case EOP_TS_MEAN: { /* window_sum */
+        vd acc = vld(r);
+        for (int k = 1; k < win; k++)
+            r -= st, acc += vld(r);
+        if (op == EOP_TS_MEAN) acc /= win;
+        vst(a1, acc);
+        for (int s = 0; s < VL; s++)
+            o[s] = fin(a1[s]);
+        return 1;
+    }
+    case EOP_DECAY_LINEAR:
+    case EOP_EWM: { /* window_weighted */
+        const double *w = j->w;
+        vd acc = w[0] * vld(r);
+        for (int k = 1; k < win; k++)
+            r -= st, acc += w[k] * vld(r);
+        acc /= j->wsum;
+        vst(a1, acc);
+        for (int s = 0; s < VL; s++)
+            o[s] = fin(a1[s]);
+        return 1;
+    }
+    case EOP_TS_MIN:
+    case EOP_TS_MAX: { /* window_extreme */
+        vd e = vld(r), bad = vone(e != e);
+        for (int k = 1; k < win; k++) {
+            r -= st;
+            vd v = vld(r);
+            e = vsel(op == EOP_TS_MAX ? v > e : v < e, v, e);
+            bad += vone(v != v);
+        }
+        vst(a1, vsel(bad != zero, nan, e));
+        for (int s = 0; s < VL; s++)
+            o[s] = fin(a1[s]);
+        return 1;
+    }
+    case EOP_TS_ARGMIN:
+    case EOP_TS_ARGMAX: { /* window_argext */
+        r = xt - (size_t)(win - 1) * st;
+        vd best = vld(r), bad = vone(best != best), pos = zero + 1;
+        for (int k = 1; k < win; k++) {
+            r += st;
+            vd v = vld(r), nb = vsel(op == EOP_TS_ARGMAX ? v > best : v < best, v, best);
+            pos = vsel(nb != best, zero + (double)(k + 1), pos);
+            best = nb;
+            bad += vone(v != v);
+        }
+        vst(a1, vsel(bad != zero, nan, pos));
+        for (int s = 0; s < VL; s++)
+            o[s] = fin(a1[s]);
+        return 1;
+    }
+    case EOP_TS_RANK: { /* window_rank */
+        vd c = vld(xt), less = zero, eq = zero, bad = zero;
+        for (int k = 0; k < win; k++, r -= st) {
+            vd v = vld(r);
+            less += vone(v < c);
+            eq += vone(v == c);
+            bad += vone(v != v);
+        }
+        vst(a1, vsel(bad != zero, nan, (less + (eq + 1) / 2) / win));
+        for (int s = 0; s < VL; s++)
+            o[s] = fin(a1[s]);
+        return 1;
+    }
+    case EOP_TS_STD:
+    case EOP_TS_ZSCORE: { /* window_mean_diff, window_ss */
+        if (win < 2) return 0;
+        vd today = vld(xt), m = today, diff = vone(today != today), ss = zero;
+        for (int k = 1; k < win; k++) {
+            r -= st;
+            vd v = vld(r);
+            m += v;
+            diff += vone(v != today);
+        }
+        m /= win;
+        r = xt;
+        for (int k = 0; k < win; k++, r -= st) {
+            vd d = vld(r) - m;
+            ss += d * d;
+        }
+        vst(a1, m);
+        vst(a2, ss);
+        vst(a3, diff);
+        for (int s = 0; s < VL; s++) {
+            double sd = a3[s] == 0 ? 0.0 : sqrt(a2[s] / (win - 1));
+            o[s] = fin(op == EOP_TS_STD ? sd : (sd > 0 ? (xt[s] - a1[s]) / sd : NAN));
+        }
+        return 1;
+    }
+    case EOP_TS_COV:
+    case EOP_TS_CORR: { /* window_mean_diff2, window_co */
+        if (win < 2) return 0;
+        const double *yt = j->y + (size_t)t * st + s0, *q = yt;
+        vd tx = vld(xt), ty = vld(yt), mx = tx, my = ty, dx = vone(tx != tx), dy = vone(ty != ty);
+        for (int k = 1; k < win; k++) {
+            r -= st;
+            q -= st;
+            vd vx = vld(r), vy = vld(q);
+            mx += vx;
+            dx += vone(vx != tx);
+            my += vy;
+            dy += vone(vy != ty);
+        }
+        mx /= win;
+        my /= win;
+        vd sxx = zero, syy = zero, sxy = zero;
+        r = xt;
+        q = yt;
+        for (int k = 0; k < win; k++, r -= st, q -= st) {
+            vd ex = vld(r) - mx, ey = vld(q) - my;
+            sxx += ex * ex;
+            syy += ey * ey;
+            sxy += ex * ey;
+        }
+        vst(a1, sxy);
+        if (op == EOP_TS_COV) {
+            for (int s = 0; s < VL; s++)
+                o[s] = fin(a1[s] / (win - 1));
+            return 1;
+        }
+        vst(a2, sxx);
+        vst(a3, syy);
+        vst(a4, dx);
+        vst(a5, dy);
+        for (int s = 0; s < VL; s++) {
+            double d = (a4[s] == 0 ? 0.0 : a2[s]) * (a5[s] == 0 ? 0.0 : a3[s]);
+            o[s] = fin(d > 0 ? a1[s] / sqrt(d) : NAN);
+        }
+        (void)a6;
+        return 1;
+    }
+    default: return 0;
+    }
+}
+#endif
+
 /* Rows lo..hi-1 of delay, delta and the directly summed windows. */
 EXPR_SIMD static void direct_rows_task(void *ctx, int task, int worker) {
     const struct ts_job *j = ctx;
@@ -492,10 +675,18 @@ EXPR_SIMD static void direct_rows_task(void *ctx, int task, int worker) {
            *m6 = scratch(n);
     for (int t = lo; t < hi; t++) {
         double *o = j->out + (size_t)t * n;
-        if (t < win - 1)
+        if (t < win - 1) {
             nan_row(o, nsyms);
-        else
-            ts_row(op, x, j->y, t, win, nsyms, o, m, m2, m3, m4, m5, m6, j->w, j->wsum);
+            continue;
+        }
+        size_t s0 = 0;
+#ifdef TS_VEC
+        while (s0 + VL <= n && ts_tile_vec(j, t, s0, o + s0))
+            s0 += VL;
+#endif
+        if (s0 < n)
+            ts_row(op, x + s0, j->y ? j->y + s0 : NULL, t, win, n, (int)(n - s0), o + s0, m, m2, m3,
+                   m4, m5, m6, j->w, j->wsum);
     }
     free(m);
     free(m2);

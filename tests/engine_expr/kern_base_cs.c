@@ -1,0 +1,4 @@
+/* The baseline copy of engine/expr_ops_cs.c (see kern_base.h). */
+#include "kern_base.h"
+
+#include "expr_ops_cs.c"
