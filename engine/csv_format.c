@@ -13,40 +13,16 @@
 
 typedef unsigned __int128 u128;
 
-#define E16 10000000000000000ULL    /* 10^16 */
-#define E17 100000000000000000ULL   /* 10^17 */
-#define E19 10000000000000000000ULL /* 10^19 */
-
-/* Constant, so that threads formatting at once share it without a race. */
-static const u128 pow10[23] = {1ULL,
-                               10ULL,
-                               100ULL,
-                               1000ULL,
-                               10000ULL,
-                               100000ULL,
-                               1000000ULL,
-                               10000000ULL,
-                               100000000ULL,
-                               1000000000ULL,
-                               10000000000ULL,
-                               100000000000ULL,
-                               1000000000000ULL,
-                               10000000000000ULL,
-                               100000000000000ULL,
-                               1000000000000000ULL,
-                               E16,
-                               E17,
-                               1000000000000000000ULL,
-                               E19,
-                               (u128)E19 * 10,
-                               (u128)E19 * 100,
-                               (u128)E19 * 1000};
+#define E16 10000000000000000ULL  /* 10^16 */
+#define E17 100000000000000000ULL /* 10^17 */
 
 /* round(m * 2^e * 10^k) half to even into *q, or -1 when it would not fit
  * the exact 128-bit path. */
 static int scaled_round(uint64_t m, int e, int k, uint64_t *q) {
     if (k < 0 || k > 22) return -1;
-    u128 n = (u128)m * pow10[k];
+    /* 10^k from the parser's table (up to 10^16), exact in 128 bits */
+    u128 p10 = k <= 16 ? (u128)csv_pow10_u64[k] : (u128)csv_pow10_u64[16] * csv_pow10_u64[k - 16];
+    u128 n = (u128)m * p10;
     if (e >= 0) {
         if (e > 10 || (n << e) >> e != n) return -1;
         n <<= e;
