@@ -235,12 +235,77 @@ static void test_factor_stats(void **st) {
     cpu_force_portable(0);
 }
 
+/* metrics_factor_stats sums two dates side by side: every range of dates
+ * (odd and even counts, single dates) over a panel where dates with fewer
+ * than 2 pairs, or fewer than q, sit next to full ones and to dates whose
+ * pair counts differ (one runs on past the other). */
+static void test_factor_stats_date_pairs(void **st) {
+    (void)st;
+    const int sizes[] = {2, 9, 40, 482};
+    for (int simd = 0; simd <= 1; simd++) {
+        cpu_force_portable(!simd);
+        for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+            for (int flavour = 0; flavour < 4; flavour++) {
+                int ns = sizes[si], nd = 10;
+                struct panel p;
+                assert_int_equal(panel_alloc(&p, nd, ns), 0);
+                double *fac = malloc((size_t)nd * (size_t)ns * sizeof *fac);
+                for (int d = 0; d < nd; d++)
+                    for (int s = 0; s < ns; s++) {
+                        uint64_t r = rng();
+                        double cl = r % 19 == 0 ? NAN : 10.0 + (double)(r % 9);
+                        /* date 3: no return at all; date 5: one pair;
+                         * date 7: 3 pairs (below q = 5); date 8: a third */
+                        if (d == 3 || (d == 5 && s > 0) || (d == 7 && s > 2) || (d == 8 && s % 3))
+                            cl = NAN;
+                        p.f[PF_CLOSE][panel_idx(&p, d, s)] = cl;
+                        fac[panel_idx(&p, d, s)] = draw_factor(flavour);
+                    }
+                for (int d0 = 1; d0 < nd; d0++)
+                    for (int d1 = d0; d1 < nd; d1++) {
+                        char what[80];
+                        snprintf(what, sizeof what, "simd %d nsyms %d flavour %d dates %d..%d",
+                                 simd, ns, flavour, d0, d1);
+                        check_factor_stats(&p, fac, d0, d1, 5, what);
+                    }
+                free(fac);
+                panel_free(&p);
+            }
+    }
+    cpu_force_portable(0);
+}
+
+/* A date on the double path (100,000 pairs and more) beside dates on the
+ * integer path and one with no pair: each keeps its own path. */
+static void test_factor_stats_long_beside_short(void **st) {
+    (void)st;
+    int ns = 100003, nd = 5;
+    struct panel p;
+    assert_int_equal(panel_alloc(&p, nd, ns), 0);
+    double *fac = malloc((size_t)nd * (size_t)ns * sizeof *fac);
+    for (int d = 0; d < nd; d++)
+        for (int s = 0; s < ns; s++) {
+            uint64_t r = rng();
+            double cl = 10.0 + (double)(r % 97);
+            /* date 1: every pair; 2: a few hundred; 3: none; 4: every pair */
+            if ((d == 2 && s % 300) || d == 3) cl = NAN;
+            p.f[PF_CLOSE][panel_idx(&p, d, s)] = cl;
+            fac[panel_idx(&p, d, s)] = (double)(r >> 8 & 1023);
+        }
+    for (int d0 = 1; d0 <= 2; d0++)
+        check_factor_stats(&p, fac, d0, nd - 1, 5, "long beside short");
+    free(fac);
+    panel_free(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ic_matches_definition),
         cmocka_unit_test(test_ic_many_pairs),
         cmocka_unit_test(test_ic_portable),
         cmocka_unit_test(test_factor_stats),
+        cmocka_unit_test(test_factor_stats_date_pairs),
+        cmocka_unit_test(test_factor_stats_long_beside_short),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
