@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu.h"
 #include "expr_int.h"
 #include "sort_key.h"
+#include "strategy_sort.h"
 
 /* LSD radix sort of it[0..m) by key, 8 bits a pass: all eight histograms
  * in one read, passes where every key has the same digit skipped, and the
@@ -55,6 +57,8 @@ struct rank_scratch {
     struct expr_cs_item *it; /* 2n items for long runs */
     double *pct;             /* pct[g+1+h]: the rank of ties g..h-1 of pct_m */
     int pct_m;               /* count pct was built for, -1 before */
+    int *sym;                /* AVX-512 way: n sorted symbols */
+    double *vals;            /* and n + 1 values in sorted order */
 };
 
 /* The percentile of a tie group at sorted positions g..h-1 of m values is
@@ -247,9 +251,78 @@ static void rank_walk(const uint64_t *full, uint64_t *a, int m, const double *pc
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+#define CS_AVX512 __attribute__((target("avx512f")))
+
+/* Ranks of the sorted symbols sym[0..m) of row x into o, runs of equal
+ * values averaged. Values are gathered in sorted order first (vals: m + 1,
+ * a NaN after the last so no run reaches past it); then eight positions a
+ * step, from the start of a run: those before the first value equal to its
+ * successor are alone in their runs and get pct[2k + 2] (the mean of rank
+ * k + 1 alone) by one scatter; a run of ties goes the scalar way. */
+CS_AVX512 static void rank_walk_sorted(const double *x, const int *sym, int m, const double *pct,
+                                       double *o, double *vals) {
+    int i = 0;
+    for (; i + 8 <= m; i += 8)
+        _mm512_storeu_pd(vals + i,
+                         _mm512_i32gather_pd(_mm256_loadu_si256((const __m256i *)(sym + i)), x, 8));
+    for (; i < m; i++)
+        vals[i] = x[sym[i]];
+    vals[m] = NAN;
+    const __m512i even = _mm512_set_epi64(14, 12, 10, 8, 6, 4, 2, 0);
+    for (i = 0; i < m;) {
+        if (i + 8 <= m) {
+            __mmask8 eq = _mm512_cmp_pd_mask(_mm512_loadu_pd(vals + i),
+                                             _mm512_loadu_pd(vals + i + 1), _CMP_EQ_OQ);
+            /* pct[2i + 2], pct[2i + 4], ...: the even entries of 16 */
+            __m512d r = _mm512_permutex2var_pd(_mm512_loadu_pd(pct + 2 * i + 2), even,
+                                               _mm512_loadu_pd(pct + 2 * i + 10));
+            __m256i s = _mm256_loadu_si256((const __m256i *)(sym + i));
+            if (!eq) {
+                _mm512_i32scatter_pd(o, s, r, 8);
+                i += 8;
+                continue;
+            }
+            int t = __builtin_ctz(eq);
+            _mm512_mask_i32scatter_pd(o, (__mmask8)((1u << t) - 1), s, r, 8);
+            i += t;
+        }
+        int j = i + 1;
+        while (vals[j] == vals[i])
+            j++;
+        double r = pct[i + 1 + j]; /* mean of ranks i+1..j, over m */
+        for (int k = i; k < j; k++)
+            o[sym[k]] = r;
+        i = j;
+    }
+}
+
+/* rank_row with AVX-512: strategy_sort.c's bitonic sort orders the row's
+ * non-NaN symbols by (sort_key, symbol) in about half the radix way's
+ * time. Equal values are exactly equal keys (-0 == 0, and sort_key folds
+ * -0), so runs of equal values are the radix way's tie groups and the
+ * ranks come out the same, bit for bit. */
+static void rank_row_sorted(const double *x, int n, double *o, struct rank_scratch *sc) {
+    for (int s = 0; s < n; s++)
+        o[s] = NAN;
+    int m = sort_order_row_avx512(x, n, sc->sym, sc->a);
+    if (m == 0) return;
+    rank_walk_sorted(x, sc->sym, m, rank_pct(sc, m), o, sc->vals);
+}
+#define CS_HAVE_SORTED 1
+#endif
+
 /* pandas rank(pct=True): average rank of ties (1-based) / count. Keys are
  * equal exactly when values are (-0 folded), so ties are found on keys. */
 static void rank_row(const double *x, int n, double *o, struct rank_scratch *sc) {
+#ifdef CS_HAVE_SORTED
+    if (cpu_level() >= CPU_AVX512) {
+        rank_row_sorted(x, n, o, sc);
+        return;
+    }
+#endif
     uint64_t varying;
     int m = rank_keys(x, n, o, sc->full, sc->a, &varying);
     if (m == 0) return;
@@ -308,9 +381,11 @@ static void cs_rows(int op, double arg, const double *x, int ndates, int nsyms, 
     struct rank_scratch sc;
     sc.full = malloc(3 * n * sizeof *sc.full);
     sc.it = malloc(2 * n * sizeof *sc.it);
-    sc.pct = malloc(2 * n * sizeof *sc.pct);
+    sc.pct = calloc(2 * n + 16, sizeof *sc.pct); /* + 16: rank_walk_sorted reads ahead */
+    sc.sym = malloc(n * sizeof *sc.sym);
+    sc.vals = malloc(n * sizeof *sc.vals);
     sc.pct_m = -1;
-    if (!sc.full || !sc.it || !sc.pct) abort();
+    if (!sc.full || !sc.it || !sc.pct || !sc.sym || !sc.vals) abort();
     sc.a = sc.full + n;
     sc.b = sc.a + n;
     for (int t = 0; t < ndates; t++) {
@@ -320,6 +395,8 @@ static void cs_rows(int op, double arg, const double *x, int ndates, int nsyms, 
     free(sc.full);
     free(sc.it);
     free(sc.pct);
+    free(sc.sym);
+    free(sc.vals);
 }
 
 /* Rows are independent: one contiguous range of dates per task. */
