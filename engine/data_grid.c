@@ -3,6 +3,7 @@
  * Placing rows on a grid (instead of sorting them) makes unsorted input free
  * and finds duplicates in one pass. The rules are in docs/data.md. */
 #include <math.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,61 @@ static int rows_same(const struct data_row *a, const struct data_row *b) {
     return a->flags == b->flags && !memcmp(&a->o, &b->o, 7 * sizeof(double));
 }
 
+/* The table's rows as parts: its own when the loader kept them apart, else
+ * one part holding all of them (ids already the table's). */
+static const struct data_part *rows_parts(const struct data_rows *t, struct data_part *whole,
+                                          size_t *np) {
+    if (t->parts) {
+        *np = t->nparts;
+        return t->parts;
+    }
+    *whole = (struct data_part){t->rows, t->n, 0, NULL, 0};
+    *np = 1;
+    return whole;
+}
+
+/* The part holding row i (< t->n): the last with off <= i, which is never
+ * an empty one. */
+static size_t part_of(const struct data_part *ps, size_t np, size_t i) {
+    size_t lo = 0, hi = np; /* ps[lo].off <= i < ps[hi].off */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ps[mid].off <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Row i, *hint being the part the last lookup found: the rows of one
+ * symbol mostly come from one part, so the search is rarely needed. */
+static inline const struct data_row *row_at(const struct data_part *ps, size_t np, size_t i,
+                                            size_t *hint) {
+    size_t p = *hint;
+    if (i < ps[p].off || i - ps[p].off >= ps[p].n) *hint = p = part_of(ps, np, i);
+    return &ps[p].rows[i - ps[p].off];
+}
+
+/* The grid's big arrays, in huge pages where the system gives them: fresh
+ * memory either way (a load's first touch of them), so a fault per 2 MiB
+ * instead of one per 4 KiB; small ones come from malloc. */
+#define GRID_HUGE ((size_t)2 << 20)
+static void *grid_alloc(size_t bytes) {
+    if (bytes < GRID_HUGE / 2) {
+        void *p = malloc(bytes ? bytes : 1);
+        if (!p) abort();
+        return p;
+    }
+    size_t n = (bytes + GRID_HUGE - 1) & ~(GRID_HUGE - 1);
+    void *p = aligned_alloc(GRID_HUGE, n);
+    if (!p) abort();
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    return p;
+}
+
 /* Rows per task of the grid's first pass; fewer rows than this (or panel
  * cells, for the fill) are done in one task on the calling thread, where
  * waking the workers would cost more than they save. */
@@ -40,6 +96,8 @@ static int rows_same(const struct data_row *a, const struct data_row *b) {
 struct grid_job {
     struct data_rows *t;
     struct data_grid *g;
+    const struct data_part *ps; /* the rows, by part */
+    size_t np;
     int kmin;
     uint64_t *cellkey; /* per row: (date key - kmin) << 32 | symbol id */
     uint8_t *used;     /* per date key: some row has it */
@@ -55,13 +113,17 @@ static void grid_keys(void *ctx, int task, int worker) {
     struct grid_job *j = ctx;
     size_t i0 = (size_t)task * GRID_CHUNK, i1 = i0 + GRID_CHUNK;
     if (i1 > j->t->n) i1 = j->t->n;
-    for (size_t i = i0; i < i1; i++) {
-        const struct data_row *r = &j->t->rows[i];
-        uint32_t k = (uint32_t)(date_key(r->date) - j->kmin);
-        /* chunks share date keys: relaxed atomic stores keep it race-free
-         * at the cost of a plain store */
-        __atomic_store_n(&j->used[k], 1, __ATOMIC_RELAXED);
-        j->cellkey[i] = (uint64_t)k << 32 | r->sym;
+    for (size_t i = i0, p = i0 < i1 ? part_of(j->ps, j->np, i0) : 0; i < i1; p++) {
+        const struct data_part *pt = &j->ps[p];
+        size_t e = pt->off + pt->n < i1 ? pt->off + pt->n : i1;
+        const struct data_row *r = pt->rows + (i - pt->off);
+        for (; i < e; i++, r++) {
+            uint32_t k = (uint32_t)(date_key(r->date) - j->kmin);
+            /* chunks share date keys: relaxed atomic stores keep it
+             * race-free at the cost of a plain store */
+            __atomic_store_n(&j->used[k], 1, __ATOMIC_RELAXED);
+            j->cellkey[i] = (uint64_t)k << 32 | (pt->sym_map ? pt->sym_map[r->sym] : r->sym);
+        }
     }
 }
 
@@ -77,7 +139,7 @@ static void grid_place(void *ctx, int task, int worker) {
     size_t ns = (size_t)g->nsyms;
     int q0 = (int)((int64_t)g->ndates * task / j->nblocks);
     int q1 = (int)((int64_t)g->ndates * (task + 1) / j->nblocks);
-    size_t exact = 0, conflict = 0;
+    size_t exact = 0, conflict = 0, hint = 0;
     if (q0 < q1) {
         memset(g->win + (size_t)q0 * ns, 0xff, (size_t)(q1 - q0) * ns * sizeof *g->win); /* -1 */
         uint64_t lo = (uint64_t)(date_key(g->dates[q0]) - j->kmin) << 32;
@@ -92,7 +154,8 @@ static void grid_place(void *ctx, int task, int worker) {
                 g->win[cell] = (int32_t)i;
                 continue;
             }
-            const struct data_row *old = &t->rows[w], *r = &t->rows[i];
+            const struct data_row *old = row_at(j->ps, j->np, (size_t)w, &hint);
+            const struct data_row *r = row_at(j->ps, j->np, i, &hint);
             if (rows_same(old, r)) {
                 exact++;
                 continue;
@@ -111,9 +174,8 @@ static void grid_place(void *ctx, int task, int worker) {
 static void grid_anchor(void *ctx, int task, int worker) {
     (void)worker;
     struct grid_job *j = ctx;
-    const struct data_rows *t = j->t;
     struct data_grid *g = j->g;
-    size_t ns = (size_t)g->nsyms;
+    size_t ns = (size_t)g->nsyms, hint = 0;
     size_t s0 = ns * (size_t)task / (size_t)j->nblocks,
            s1 = ns * (size_t)(task + 1) / (size_t)j->nblocks;
     for (size_t s = s0; s < s1; s++) {
@@ -121,7 +183,7 @@ static void grid_anchor(void *ctx, int task, int worker) {
         for (int d = g->ndates - 1; d >= 0; d--) {
             int32_t w = g->win[(size_t)d * ns + s];
             if (w < 0) continue;
-            const struct data_row *r = &t->rows[w];
+            const struct data_row *r = row_at(j->ps, j->np, (size_t)w, &hint);
             if ((r->flags & ROW_ADJ_FACTOR) && r->adj > 0) {
                 g->anchor[s] = r->adj;
                 break;
@@ -132,8 +194,10 @@ static void grid_anchor(void *ctx, int task, int worker) {
 
 int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err) {
     int rc = 0;
-    struct grid_job j = {t, g, 0, NULL, NULL, NULL, 1, NULL};
+    struct data_part whole;
+    struct grid_job j = {t, g, NULL, 0, 0, NULL, NULL, NULL, 1, NULL};
     size_t ns = t->nsyms;
+    j.ps = rows_parts(t, &whole, &j.np);
     memset(g, 0, sizeof *g);
     /* the tables span only the keys the rows use, so small inputs stay cheap */
     int kmin = t->n ? date_key(t->date_min) : DATE_KEYS, kmax = t->n ? date_key(t->date_max) : -1;
@@ -144,7 +208,7 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
         goto fail;
     }
     j.kmin = kmin;
-    j.cellkey = malloc((t->n ? t->n : 1) * sizeof *j.cellkey);
+    j.cellkey = grid_alloc(t->n * sizeof *j.cellkey);
     j.used = calloc(span ? span : 1, 1);
     j.kidx = malloc((span ? span : 1) * sizeof *j.kidx);
     g->anchor = malloc((ns ? ns : 1) * sizeof *g->anchor);
@@ -159,7 +223,7 @@ int data_grid_build(struct data_rows *t, struct data_grid *g, struct bt_err *err
     g->nsyms = (int)ns;
     g->dates = malloc((nd ? (size_t)nd : 1) * sizeof *g->dates);
     size_t ncells = (size_t)nd * ns;
-    g->win = malloc((ncells > 0 ? ncells : 1) * sizeof *g->win);
+    g->win = grid_alloc(ncells * sizeof *g->win);
     if (!g->dates || !g->win) abort();
     for (size_t k = 0; k < span; k++) {
         if (!j.used[k]) continue;
@@ -240,6 +304,8 @@ static int cmp_sym(const void *a, const void *b, void *ctx) {
 /* The panel fill's inputs, shared by its tasks. */
 struct fill_job {
     const struct data_rows *t;
+    const struct data_part *ps; /* the rows, by part */
+    size_t np;
     const struct data_grid *g;
     struct panel *out;
     const int32_t *col; /* symbol id -> panel column, -1 when absent */
@@ -259,7 +325,7 @@ static void fill_block(void *ctx, int task, int worker) {
     const struct data_rows *t = j->t;
     const struct data_grid *g = j->g;
     struct panel *out = j->out;
-    size_t ns = t->nsyms;
+    size_t ns = t->nsyms, hint = 0;
     int r0 = j->d0 + task * j->dates_per_task;
     int r1 = r0 + j->dates_per_task < j->d1 ? r0 + j->dates_per_task : j->d1;
     for (int b0 = r0; b0 < r1; b0 += DATA_PANEL_BLOCK) {
@@ -273,7 +339,7 @@ static void fill_block(void *ctx, int task, int worker) {
                 int32_t w = g->win[(size_t)d * ns + s];
                 double v[PF_COUNT];
                 size_t at = panel_idx(out, d - j->d0, j->col[s]);
-                if (w < 0 || !row_adjusted(&t->rows[w], g->anchor[s], v))
+                if (w < 0 || !row_adjusted(row_at(j->ps, j->np, (size_t)w, &hint), g->anchor[s], v))
                     for (int f = 0; f < PF_COUNT; f++)
                         v[f] = NAN;
                 for (int f = 0; f < PF_COUNT; f++)
@@ -322,7 +388,9 @@ int data_build_panel(const struct data_rows *t, const struct data_grid *g, int32
     for (int d = d0; d < d1; d++)
         out->dates[d - d0] = g->dates[d];
     int per = (size_t)(d1 - d0) * nkeep < GRID_CHUNK ? d1 - d0 : DATA_PANEL_BLOCK;
-    struct fill_job fj = {t, g, out, col, d0, d1, per > 0 ? per : 1};
+    struct data_part whole;
+    struct fill_job fj = {t, NULL, 0, g, out, col, d0, d1, per > 0 ? per : 1};
+    fj.ps = rows_parts(t, &whole, &fj.np);
     par_run((d1 - d0 + fj.dates_per_task - 1) / fj.dates_per_task, fill_block, &fj);
 fail:
     free(syms);

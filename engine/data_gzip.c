@@ -21,7 +21,8 @@ int data_is_gzip(const char *name, const void *bytes, size_t len) {
  * is anything else (several members, trailing bytes, ISIZE wrapped past
  * 4 GiB, corrupt or truncated): zlib then reads it as before, so that what
  * is accepted and every error message stay zlib's. */
-static int gunzip_whole(const void *in, size_t len, struct buf *out) {
+static int gunzip_whole(struct libdeflate_decompressor *d, const void *in, size_t len,
+                        struct buf *out) {
     const unsigned char *b = in;
     if (len < 18 || b[0] != 0x1f || b[1] != 0x8b) return 0;
     size_t isize = (size_t)b[len - 4] | (size_t)b[len - 3] << 8 | (size_t)b[len - 2] << 16 |
@@ -29,22 +30,37 @@ static int gunzip_whole(const void *in, size_t len, struct buf *out) {
     /* deflate cannot expand more than 1032:1: a bigger claim is a lie (or a
      * wrapped size) that must not decide an allocation */
     if (isize / 1032 > len) return 0;
-    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
-    if (!d) return 0;
     buf_reserve(out, isize + 1);
     size_t in_used = 0, got = 0;
     enum libdeflate_result r =
         libdeflate_gzip_decompress_ex(d, in, len, out->p, isize, &in_used, &got);
-    libdeflate_free_decompressor(d);
     if (r != LIBDEFLATE_SUCCESS || in_used != len || got != isize) return 0;
     out->len = got;
     out->p[got] = 0;
     return 1;
 }
 
+/* The inflater is libdeflate's decompressor itself: it keeps no state
+ * between calls that could change a result. */
+struct data_gz *data_gz_new(void) {
+    return (struct data_gz *)libdeflate_alloc_decompressor();
+}
+
+void data_gz_free(struct data_gz *z) {
+    if (z) libdeflate_free_decompressor((struct libdeflate_decompressor *)z);
+}
+
 int data_gunzip(const char *name, const void *in, size_t len, struct buf *out, struct bt_err *err) {
+    struct data_gz *z = data_gz_new();
+    int rc = data_gunzip_gz(z, name, in, len, out, err);
+    data_gz_free(z);
+    return rc;
+}
+
+int data_gunzip_gz(struct data_gz *gz, const char *name, const void *in, size_t len,
+                   struct buf *out, struct bt_err *err) {
     buf_reset(out);
-    if (gunzip_whole(in, len, out)) return 0;
+    if (gz && gunzip_whole((struct libdeflate_decompressor *)gz, in, len, out)) return 0;
     buf_reset(out);
     z_stream zs;
     int rc = 0;

@@ -2,11 +2,13 @@
  * file-system code of the data layer besides data_import.c. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "csv.h"
 #include "data_rows.h"
@@ -123,23 +125,29 @@ fail:
     return rc;
 }
 
-/* Reads a whole file into b (reset first). */
+/* Reads a whole file into b (reset first): plain read(2) into a buffer
+ * sized by fstat, no stdio buffer to allocate (and fault in) per file. */
 static int read_file(const char *path, struct buf *b, struct bt_err *err) {
     int rc = 0;
     buf_reset(b);
-    FILE *f = fopen(path, "rb");
-    if (!f) return bt_err_set(err, BT_EIO, path, "cannot open: %s", strerror(errno));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return bt_err_set(err, BT_EIO, path, "cannot open: %s", strerror(errno));
     struct stat st;
-    if (fstat(fileno(f), &st) == 0 && st.st_size > 0) buf_reserve(b, (size_t)st.st_size);
+    /* + 1: the read of 0 that ends a file of the size fstat gave needs room */
+    if (fstat(fd, &st) == 0 && st.st_size > 0) buf_reserve(b, (size_t)st.st_size + 1);
     for (;;) {
-        buf_reserve(b, 1 << 16);
-        size_t got = fread(b->p + b->len, 1, b->cap - b->len - 1, f);
-        b->len += got;
+        if (b->cap - b->len < 2) buf_reserve(b, 1 << 16);
+        ssize_t got = read(fd, b->p + b->len, b->cap - b->len - 1);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            rc = bt_err_set(err, BT_EIO, path, "read failed: %s", strerror(errno));
+            break;
+        }
+        b->len += (size_t)got;
         b->p[b->len] = 0;
         if (got == 0) break;
     }
-    if (ferror(f)) rc = bt_err_set(err, BT_EIO, path, "read failed: %s", strerror(errno));
-    fclose(f);
+    close(fd);
     return rc;
 }
 
@@ -150,12 +158,17 @@ static int finish(struct data_rows *t, const struct data_opts *opts, struct pane
     int32_t from = opts ? opts->from : 0, to = opts ? opts->to : 0;
     int rc = data_grid_build(t, &g, err);
     if (rc) return rc;
-    if (!from && !to) /* every row: spare the pass over the table */
+    if (!from && !to) { /* every row: spare the pass over the table */
         t->st.rows_in_range += t->n;
-    else
-        for (size_t i = 0; i < t->n; i++)
-            if ((!from || t->rows[i].date >= from) && (!to || t->rows[i].date <= to))
-                t->st.rows_in_range++;
+    } else {
+        struct data_part whole = {t->rows, t->n, 0, NULL, 0};
+        const struct data_part *ps = t->parts ? t->parts : &whole;
+        size_t np = t->parts ? t->nparts : 1;
+        for (size_t p = 0; p < np; p++)
+            for (size_t i = 0; i < ps[p].n; i++)
+                if ((!from || ps[p].rows[i].date >= from) && (!to || ps[p].rows[i].date <= to))
+                    t->st.rows_in_range++;
+    }
     rc = data_build_panel(t, &g, from, to, out, err);
     data_grid_free(&g);
     if (!rc && opts && opts->stats) *opts->stats = t->st;
@@ -174,7 +187,40 @@ int data_load_threads = 0;
 struct load_worker {
     struct buf file, scratch;
     struct data_date_memo *memo;
+    struct data_gz *gz;              /* made on the worker's first gzip object */
+    struct data_arena_chunk *chunks; /* the parts' rows; the first is filled */
+    size_t used, cap;                /* bytes of the first chunk */
 };
+
+/* Row memory the parts are cut from, ARENA_CHUNK bytes at a time (a
+ * multiple of the 2 MiB huge page). Each worker fills its own chunk: a part
+ * is parsed straight at the chunk's free end, and the chunk moves on by the
+ * rows it kept, so no part needs its row count known beforehand. */
+#define ARENA_CHUNK ((size_t)8 << 20)
+
+/* A row is rarely under 32 bytes of CSV: an object's rows are expected to
+ * need 2 bytes of row table per byte of CSV. Fewer bytes left than that
+ * start a new chunk (a part outgrowing its room is copied out by the
+ * table's own growth: correct, only slower). */
+#define ARENA_EST(len) (((len) / 32 + 16) * sizeof(struct data_row))
+
+/* Puts the worker's free room (at least want bytes) into the empty table t. */
+static void arena_take(struct data_arena_chunk **chunks, size_t *used, size_t *cap,
+                       struct data_rows *t, size_t want) {
+    if (!*chunks || *cap - *used < want) {
+        size_t size = want + sizeof **chunks > ARENA_CHUNK / 2
+                          ? want + sizeof **chunks /* its own: untouched room costs nothing */
+                          : ARENA_CHUNK;
+        struct data_arena_chunk *c = panel_big_alloc(size);
+        c->next = *chunks;
+        *chunks = c;
+        *used = sizeof *c;
+        *cap = size;
+    }
+    t->rows = (struct data_row *)((char *)*chunks + *used);
+    t->cap = (*cap - *used) / sizeof(struct data_row);
+    t->rows_borrowed = 1;
+}
 
 /* Objects (files to read, or in-memory sources) read one task each into a
  * row table of their own; merged in object order afterwards. */
@@ -188,6 +234,27 @@ struct load_job {
     struct load_worker *w;          /* per worker */
     size_t first_bad;               /* lowest failed object so far (atomic) */
 };
+
+/* Inflates (when gzip) and parses one object into the empty table t, at
+ * the free end of the worker's chunk: no doubling copies, and the rows land
+ * in memory that faults in as huge pages. */
+static int load_object(struct load_job *j, struct load_worker *w, struct data_rows *t,
+                       const struct data_source *src, struct bt_err *err) {
+    const char *name = src->name ? src->name : "(memory)";
+    const char *csv = src->bytes ? src->bytes : "";
+    size_t len = src->len;
+    if (data_is_gzip(name, src->bytes, src->len)) {
+        if (!w->gz) w->gz = data_gz_new();
+        int rc = data_gunzip_gz(w->gz, name, src->bytes, src->len, &w->scratch, err);
+        if (rc) return rc;
+        csv = w->scratch.p ? w->scratch.p : "";
+        len = w->scratch.len;
+    }
+    arena_take(&w->chunks, &w->used, &w->cap, t, ARENA_EST(len));
+    int rc = data_read_csv(t, j->spec, name, csv, len, err);
+    if (t->rows_borrowed) w->used += t->n * sizeof(struct data_row);
+    return rc;
+}
 
 /* Reads one object: the file (when files are read), gunzip, parse. */
 static void load_task(void *ctx, int task, int worker) {
@@ -209,7 +276,7 @@ static void load_task(void *ctx, int task, int worker) {
         src = j->srcs[task];
     }
     t->dates = w->memo; /* the date memo is a pure cache: share it per worker */
-    if (!rc) rc = data_read_source(t, j->spec, &src, &w->scratch, err);
+    if (!rc) rc = load_object(j, w, t, &src, err);
     w->memo = t->dates;
     t->dates = NULL;
     j->rcs[task] = rc;
@@ -222,66 +289,38 @@ static void load_task(void *ctx, int task, int worker) {
     }
 }
 
-/* Copying the parts' rows into the merged table, one task per part. */
-struct merge_job {
-    struct data_row *dst; /* t->rows */
-    struct data_rows *parts;
-    const size_t *off;        /* per part: its first row in dst */
-    uint32_t *const *sym_map; /* per part: its symbol id -> t's */
-};
-
-/* Copies one part's rows with their symbol ids remapped, then frees the
- * part: the copies (and the page faults of the fresh table) share the
- * workers instead of running on one thread after the parallel read. */
-static void merge_task(void *ctx, int task, int worker) {
-    (void)worker;
-    struct merge_job *m = ctx;
-    struct data_rows *p = &m->parts[task];
-    struct data_row *dst = m->dst + m->off[task];
-    const uint32_t *map = m->sym_map[task];
-    for (size_t i = 0; i < p->n; i++) {
-        struct data_row r = p->rows[i];
-        r.sym = map[r.sym];
-        dst[i] = r;
-    }
-    data_rows_free(p);
-}
-
-/* data_rows_append of every part in order, its row copies on the workers:
- * the symbols, sources and counters are merged first, in part order (so
- * the ids are those of a sequential read), then the rows are copied to the
- * offsets that order gives them. */
+/* Gives t every part's symbols, sources and counters in part order (so the
+ * ids are those of a sequential read) and takes over the parts' rows where
+ * they are, each with its symbol id map: the grid and the fill read them
+ * in place, sparing a copy of every row into a fresh table. */
 static void merge_parts(struct data_rows *t, struct data_rows *parts, size_t n) {
-    size_t *off = malloc(n * sizeof *off);
-    uint32_t **sym_map = calloc(n, sizeof *sym_map);
-    if (!off || !sym_map) abort();
+    t->parts = calloc(n ? n : 1, sizeof *t->parts);
+    if (!t->parts) abort();
+    t->nparts = n;
     size_t rows = t->n;
     for (size_t i = 0; i < n; i++) {
         struct data_rows *p = &parts[i];
         struct data_rows head = *p;
         head.n = 0; /* symbols, sources and counters only */
         data_rows_append(t, &head);
-        sym_map[i] = malloc((p->nsyms ? p->nsyms : 1) * sizeof **sym_map);
-        if (!sym_map[i]) abort();
+        uint32_t *map = malloc((p->nsyms ? p->nsyms : 1) * sizeof *map);
+        if (!map) abort();
         /* already interned: these are lookups returning the ids just given */
         for (size_t id = 0; id < p->nsyms; id++)
-            sym_map[i][id] = data_rows_intern(t, data_rows_sym(p, (uint32_t)id), p->name_len[id]);
+            map[id] = data_rows_intern(t, data_rows_sym(p, (uint32_t)id), p->name_len[id]);
         if (p->n) {
             if (rows == 0 || p->date_min < t->date_min) t->date_min = p->date_min;
             if (rows == 0 || p->date_max > t->date_max) t->date_max = p->date_max;
             t->any_flags |= p->any_flags;
         }
-        off[i] = rows;
-        rows += p->n;
+        /* rows_borrowed: in a chunk; else it outgrew its room: its own */
+        t->parts[i] = (struct data_part){p->rows, p->n, rows, map, !p->rows_borrowed};
+        p->rows = NULL;
+        p->n = p->cap = 0;
+        p->rows_borrowed = 0;
+        rows += t->parts[i].n;
     }
-    data_rows_reserve(t, rows);
-    struct merge_job m = {t->rows, parts, off, sym_map};
-    par_run((int)n, merge_task, &m);
     t->n = rows;
-    for (size_t i = 0; i < n; i++)
-        free(sym_map[i]);
-    free(sym_map);
-    free(off);
 }
 
 /* Reads n objects into t, exactly as reading them one after the other into
@@ -290,7 +329,12 @@ static void merge_parts(struct data_rows *t, struct data_rows *parts, size_t n) 
 static int load_parallel(struct data_rows *t, const struct data_layout_spec *spec, char **files,
                          const struct data_source *srcs, size_t n, struct bt_err *err) {
     int nw = par_threads();
-    struct load_job j = {spec, files, srcs, NULL, NULL, NULL, NULL, (size_t)-1};
+    struct load_job j;
+    memset(&j, 0, sizeof j);
+    j.spec = spec;
+    j.files = files;
+    j.srcs = srcs;
+    j.first_bad = (size_t)-1;
     j.parts = calloc(n, sizeof *j.parts);
     j.errs = calloc(n, sizeof *j.errs);
     j.rcs = calloc(n, sizeof *j.rcs);
@@ -305,6 +349,13 @@ static int load_parallel(struct data_rows *t, const struct data_layout_spec *spe
         if (err) *err = j.errs[j.first_bad];
     } else {
         merge_parts(t, j.parts, n);
+        for (int w = 0; w < nw; w++) /* the chunks go with the rows */
+            while (j.w[w].chunks) {
+                struct data_arena_chunk *c = j.w[w].chunks;
+                j.w[w].chunks = c->next;
+                c->next = t->arena;
+                t->arena = c;
+            }
     }
     for (size_t i = 0; i < n; i++)
         data_rows_free(&j.parts[i]);
@@ -312,6 +363,12 @@ static int load_parallel(struct data_rows *t, const struct data_layout_spec *spe
         buf_free(&j.w[w].file);
         buf_free(&j.w[w].scratch);
         free(j.w[w].memo);
+        data_gz_free(j.w[w].gz);
+        while (j.w[w].chunks) { /* not handed to t: an object failed */
+            struct data_arena_chunk *next = j.w[w].chunks->next;
+            free(j.w[w].chunks);
+            j.w[w].chunks = next;
+        }
     }
     free(j.parts);
     free(j.errs);
@@ -320,9 +377,11 @@ static int load_parallel(struct data_rows *t, const struct data_layout_spec *spe
     return rc;
 }
 
-/* Whether to read n objects on the worker threads. */
+/* Whether to read n objects one task each (on the worker threads when
+ * there are several): their row tables are then kept as parts, which also
+ * spares one thread the doubling copies of a single growing table. */
 static int load_in_parallel(size_t n) {
-    return n >= 2 && data_load_threads != 1 && par_threads() > 1 && n <= (size_t)INT32_MAX;
+    return n >= 2 && data_load_threads != 1 && n <= (size_t)INT32_MAX;
 }
 
 int data_load_files(const char *const *paths, size_t n, enum data_layout layout,
@@ -366,7 +425,8 @@ int data_load_sources(const struct data_source *srcs, size_t n, enum data_layout
     size_t total = 0;
     for (size_t i = 0; i < n; i++)
         total += srcs[i].len;
-    if (load_in_parallel(n) && total >= DATA_PAR_MIN_BYTES) {
+    /* on one thread, one table sized from the bytes is as cheap as parts */
+    if (load_in_parallel(n) && par_threads() > 1 && total >= DATA_PAR_MIN_BYTES) {
         if ((rc = load_parallel(&t, spec, NULL, srcs, n, err))) goto fail;
     } else {
         /* a row is rarely under 48 bytes: one allocation, no copies as it grows */

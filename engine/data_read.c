@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #endif
 
+#include "cpu.h"
 #include "csv.h"
 #include "data_rows.h"
 
@@ -40,7 +41,8 @@ void data_rows_reserve(struct data_rows *t, size_t rows) {
     if (rows < 4096) rows = 4096;
     struct data_row *r = panel_big_alloc(rows * sizeof *r);
     if (t->n) memcpy(r, t->rows, t->n * sizeof *r);
-    free(t->rows);
+    if (!t->rows_borrowed) free(t->rows);
+    t->rows_borrowed = 0;
     t->rows = r;
     t->cap = rows;
 }
@@ -118,7 +120,17 @@ static inline int date10(const char *p, int32_t *out) {
 
 void data_rows_free(struct data_rows *t) {
     free(t->dates);
-    free(t->rows);
+    if (!t->rows_borrowed) free(t->rows);
+    for (size_t i = 0; i < t->nparts; i++) {
+        if (t->parts[i].owned) free(t->parts[i].rows);
+        free(t->parts[i].sym_map);
+    }
+    free(t->parts);
+    while (t->arena) {
+        struct data_arena_chunk *next = t->arena->next;
+        free(t->arena);
+        t->arena = next;
+    }
     buf_free(&t->names);
     free(t->name_off);
     free(t->name_len);
@@ -139,7 +151,8 @@ static uint32_t sym_hash(const char *s, size_t n) {
 
 /* Doubles the hash table and re-inserts every symbol. */
 static void rehash(struct data_rows *t) {
-    size_t cap = t->hcap ? t->hcap * 2 : 1024;
+    /* small at first: a per-file table (one per object) mostly holds one symbol */
+    size_t cap = t->hcap ? t->hcap * 2 : 64;
     uint32_t *h = calloc(cap, sizeof *h);
     if (!h) abort();
     for (size_t id = 0; id < t->nsyms; id++) {
@@ -161,7 +174,7 @@ uint32_t data_rows_intern(struct data_rows *t, const char *s, size_t n) {
         if (t->name_len[id] == n && !memcmp(data_rows_sym(t, id), s, n)) return id;
     }
     if (t->nsyms == t->cap_syms) {
-        t->cap_syms = t->cap_syms ? t->cap_syms * 2 : 256;
+        t->cap_syms = t->cap_syms ? t->cap_syms * 2 : 16;
         t->name_off = xrealloc(t->name_off, t->cap_syms * sizeof *t->name_off);
         t->name_len = xrealloc(t->name_len, t->cap_syms * sizeof *t->name_len);
     }
@@ -617,21 +630,6 @@ static DATA_AVX512_TARGET int split_row_avx512(struct csv_reader *rd, const char
     return split_row_done(rd, p + eol, r);
 }
 
-/* The processor has what split_row_avx512 needs (the OS saving the
- * registers included: __builtin_cpu_supports checks that). Loader threads
- * may ask at once: the answer is kept atomically, and all compute the same. */
-static int have_avx512(void) {
-    static int have = -1;
-    int h = __atomic_load_n(&have, __ATOMIC_RELAXED);
-    if (h < 0) {
-        h = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vbmi") &&
-            __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-            __builtin_cpu_supports("popcnt");
-        __atomic_store_n(&have, h, __ATOMIC_RELAXED);
-    }
-    return h;
-}
 #else
 /* No AVX-512 build: never chosen (use512 is 0), here only to compile. */
 static int split_row_avx512(struct csv_reader *rd, const char *lo, const enum data_field *map,
@@ -705,7 +703,7 @@ int data_read_csv(struct data_rows *t, const struct data_layout_spec *spec, cons
         slot[i] = (int8_t)field_slot(map[i]);
     uint32_t last_sym = UINT32_MAX; /* rows of a vendor file share a symbol */
 #ifdef DATA_AVX512
-    const int use512 = data_read_fast_path == 1 && have_avx512();
+    const int use512 = data_read_fast_path == 1 && cpu_level() >= CPU_AVX512_VBMI;
 #else
     const int use512 = 0;
 #endif

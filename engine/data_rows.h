@@ -75,11 +75,34 @@ struct data_row {
     double o, h, l, c, v, vwap, adj; /* in this order: readers index them */
 };
 
+/* A run of rows kept where a loader's per-object read left them: the grid
+ * and the panel fill read them in place instead of from one merged copy. */
+struct data_part {
+    struct data_row *rows; /* in the table's arena, or its own when owned */
+    size_t n;
+    size_t off;        /* index of its first row in the whole table */
+    uint32_t *sym_map; /* owned: its rows' symbol ids -> the table's */
+    int owned;         /* rows is panel_big_alloc memory of its own */
+};
+
+/* A block of row memory that parts share (its rows follow this header):
+ * a few big blocks fault in as huge pages where hundreds of small tables
+ * would take a 4 KiB page fault each. */
+struct data_arena_chunk {
+    struct data_arena_chunk *next;
+    char pad[56]; /* keeps the rows after it 64-byte aligned */
+};
+
 struct data_rows {
-    struct data_row *rows;
-    size_t n, cap;
-    struct buf names;   /* interned symbol names, NUL-separated */
-    uint32_t *name_off; /* per symbol id: offset into names.p */
+    struct data_row *rows;   /* NULL when the rows are in parts */
+    size_t n, cap;           /* n: every row, in rows or in parts */
+    struct data_part *parts; /* when set, rows[i] is in the part with the
+                                greatest off <= i, its sym through sym_map */
+    size_t nparts;
+    struct data_arena_chunk *arena; /* owned: the chunks parts' rows are in */
+    int rows_borrowed;              /* rows is arena memory: never freed here */
+    struct buf names;               /* interned symbol names, NUL-separated */
+    uint32_t *name_off;             /* per symbol id: offset into names.p */
     uint32_t *name_len;
     size_t nsyms, cap_syms;
     uint32_t *hash; /* open addressing: symbol id + 1, 0 = empty slot */
@@ -131,10 +154,18 @@ void data_rows_append(struct data_rows *t, const struct data_rows *src);
 int data_read_source(struct data_rows *t, const struct data_layout_spec *spec,
                      const struct data_source *src, struct buf *scratch, struct bt_err *err);
 
+/* A reusable gzip inflater (one per worker: allocating libdeflate's
+ * decompressor per object costs more than small objects take to inflate). */
+struct data_gz;
+struct data_gz *data_gz_new(void);
+void data_gz_free(struct data_gz *z);
+
 /* gzip (and zlib) detection and inflation; out is reset first. Concatenated
  * gzip members are all inflated. Refuses output beyond 4 GiB (BT_ELIMIT). */
 int data_is_gzip(const char *name, const void *bytes, size_t len);
 int data_gunzip(const char *name, const void *in, size_t len, struct buf *out, struct bt_err *err);
+int data_gunzip_gz(struct data_gz *gz, const char *name, const void *in, size_t len,
+                   struct buf *out, struct bt_err *err);
 
 /* Rows placed on a grid of every date x every symbol seen, one winner per
  * cell after the duplicate rules (docs/data.md). */

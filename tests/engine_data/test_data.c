@@ -971,6 +971,142 @@ static void test_panel_helpers(void **state) {
     panel_free(&p);
 }
 
+/* Writes body to dir/name, gzip when the name ends in .gz. */
+static void write_file(const char *dir, const char *name, const char *body) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    size_t n = strlen(name);
+    if (n > 3 && !strcmp(name + n - 3, ".gz")) {
+        gzFile z = gzopen(path, "wb");
+        assert_non_null(z);
+        assert_int_equal(gzwrite(z, body, (unsigned)strlen(body)), (int)strlen(body));
+        assert_int_equal(gzclose(z), Z_OK);
+    } else {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(body, 1, strlen(body), f), strlen(body));
+        assert_int_equal(fclose(f), 0);
+    }
+}
+
+/* Loads dir with the loader's flat table (data_load_threads = 1) and with
+ * its per-file parts read in place by the grid and the fill (at 1 and 2
+ * threads): same status, error, stats and panel. Returns the flat status. */
+static int assert_parts_match_flat(const char *dir, const struct data_opts *o, struct panel *out,
+                                   struct bt_err *err) {
+    struct data_stats sa, sb;
+    struct data_opts oa = *o, ob = *o;
+    oa.stats = &sa;
+    ob.stats = &sb;
+    data_load_threads = 1;
+    int ra = data_load_files(&dir, 1, DATA_LAYOUT_DAILY, &oa, out, err);
+    data_load_threads = 0;
+    for (int th = 1; th <= 2; th++) {
+        struct panel b;
+        struct bt_err eb = BT_ERR_INIT;
+        par_set_threads(th);
+        int rb = data_load_files(&dir, 1, DATA_LAYOUT_DAILY, &ob, &b, &eb);
+        par_set_threads(0);
+        assert_int_equal(ra, rb);
+        assert_string_equal(err->msg, eb.msg);
+        assert_string_equal(err->where, eb.where);
+        if (!ra) {
+            assert_memory_equal(&sa, &sb, sizeof sa);
+            assert_panels_equal(out, &b);
+        }
+        panel_free(&b);
+    }
+    return ra;
+}
+
+/* Rows left in the per-file tables (not merged into one): empty files first,
+ * between and last, one symbol across several files (so the fill's part
+ * lookups miss), gzip and plain, duplicates across files, an anchor from a
+ * later file, a date range, and the first error in file order. */
+static void test_parts_match_flat_table(void **state) {
+    (void)state;
+    char dir[] = "/tmp/btpipe-data-parts-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *head = "symbol,date,open,high,low,close,volume,adj_factor\n";
+    char body[1024];
+    write_file(dir, "f00.csv", head);
+    snprintf(body, sizeof body,
+             "%sS1,20200102,1,2,0.5,1.5,100,1\nS1,20200103,1,2,0.5,1.6,100,1\n"
+             "S1,20200106,1,2,0.5,1.7,100,1\nS2,20200102,3,4,2,3.5,10,1\n"
+             "S2,20200103,3,4,2,3.25,10,1\n",
+             head);
+    write_file(dir, "f01.csv", body);
+    write_file(dir, "f02.csv", head);
+    snprintf(body, sizeof body,
+             "%sS1,20200103,1,2,0.5,99,100,1\nS2,20200103,3,4,2,3.25,10,1\n"
+             "S3,20200102,5,6,4,5.5,7,1\nS3,20200106,5,6,4,5.75,7,1\n",
+             head);
+    write_file(dir, "f03.csv.gz", body);
+    snprintf(body, sizeof body, "%sS1,20200107,1,2,0.5,1.8,100,2\nS3,20200106,,,,,,\n", head);
+    write_file(dir, "f04.csv", body);
+    write_file(dir, "f05.csv", head);
+
+    struct panel p;
+    struct data_stats st;
+    struct data_opts o = {0, 0, &st};
+    struct bt_err err = BT_ERR_INIT;
+    assert_int_equal(assert_parts_match_flat(dir, &o, &p, &err), 0);
+    assert_int_equal(p.ndates, 4);
+    assert_int_equal(p.nsyms, 3);
+    o.stats = &st;
+    data_load_threads = 0;
+    par_set_threads(2);
+    panel_free(&p);
+    assert_int_equal(
+        data_load_files((const char *const[]){dir}, 1, DATA_LAYOUT_DAILY, &o, &p, &err), 0);
+    par_set_threads(0);
+    assert_int_equal(st.files, 6);
+    assert_int_equal(st.rows, 11);
+    assert_int_equal(st.dup_exact, 1);    /* S2 on the 3rd */
+    assert_int_equal(st.dup_conflict, 2); /* S1 on the 3rd; S3's no bar on the 6th */
+    /* the later file's correction, adjusted by the anchor of the last file */
+    assert_true(at(&p, PF_CLOSE, 20200103, "S1") == 99.0 * 1 / 2);
+    assert_true(at(&p, PF_CLOSE, 20200107, "S1") == 1.8);
+    assert_true(at(&p, PF_CLOSE, 20200103, "S2") == 3.25); /* the exact duplicate */
+    assert_true(at(&p, PF_CLOSE, 20200106, "S3") == 5.75); /* the bar beat no bar */
+    panel_free(&p);
+
+    /* a range: rows counted from every part */
+    struct data_opts r = {20200103, 20200106, &st};
+    assert_int_equal(assert_parts_match_flat(dir, &r, &p, &err), 0);
+    assert_int_equal(p.ndates, 2);
+    panel_free(&p);
+
+    /* two bad files: the first in file order is reported */
+    snprintf(body, sizeof body, "%sS9,20200102,1,2,x,1.5,100,1\n", head);
+    write_file(dir, "f02.csv", body);
+    write_file(dir, "f04.csv", body);
+    assert_int_equal(assert_parts_match_flat(dir, &o, &p, &err), BT_EINPUT);
+    assert_non_null(strstr(err.where, "f02.csv:2:"));
+    const char *names[] = {"f00.csv", "f01.csv", "f02.csv", "f03.csv.gz", "f04.csv", "f05.csv"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+
+    /* a part that outgrows its room in a chunk is copied out and owned;
+     * the chunk's memory (here the stack) is never freed by the table */
+    struct data_row room[2] = {{.date = 20200102, .c = 1.5}, {.date = 20200103, .c = 2.5}};
+    struct data_rows t;
+    data_rows_init(&t);
+    t.rows = room;
+    t.cap = t.n = 2;
+    t.rows_borrowed = 1;
+    data_rows_reserve(&t, 3);
+    assert_int_equal(t.rows_borrowed, 0);
+    assert_true(t.rows != room && t.cap >= 3);
+    assert_int_equal(t.rows[1].date, 20200103);
+    assert_true(t.rows[1].c == 2.5);
+    data_rows_free(&t);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ashare_600519),
@@ -991,6 +1127,7 @@ int main(void) {
         cmocka_unit_test(test_split_number_shapes),
         cmocka_unit_test(test_two_threads_match_one),
         cmocka_unit_test(test_threads_merge_grid_fill),
+        cmocka_unit_test(test_parts_match_flat_table),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_files_errors),
         cmocka_unit_test(test_panel_helpers),
