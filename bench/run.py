@@ -143,8 +143,11 @@ def main():
     work = tempfile.mkdtemp(prefix="btpipe-bench-")
     res = {"exprs": len(exprs), "data": data}
 
-    print(f"bench: load ({a.repeat} repeats)", file=sys.stderr)
-    out = subprocess.run([bench_load, "yahoo", data, str(max(a.repeat, 3))],
+    # a load or parse takes ~0.1 s: best of at least 10, so that one slow
+    # moment of a shared machine does not decide the figure
+    load_repeat = max(a.repeat, 10)
+    print(f"bench: load ({load_repeat} repeats)", file=sys.stderr)
+    out = subprocess.run([bench_load, "yahoo", data, str(load_repeat)],
                          check=True, capture_output=True, text=True).stdout
     res["btpipe_load"] = json.loads(out)
 
