@@ -5,7 +5,7 @@
  * The pipeline: each CSV object is read by its layout's column table into
  * raw rows (data_read.c) -> the rows are placed on a dates x symbols grid,
  * duplicates resolved, adjustment anchors found (data_grid.c) -> the grid is
- * turned into a panel (data_build.c) or written as daily partitions
+ * turned into a panel (data_grid.c) or written as daily partitions
  * (data_import.c). */
 #ifndef BTPIPE_DATA_ROWS_H
 #define BTPIPE_DATA_ROWS_H
