@@ -12,6 +12,10 @@ void td_panel(struct panel *p, int ndates, int nsyms);
 /* Sets field f of symbol s to the n values v (rows 0..n-1). */
 void td_set(struct panel *p, int f, int s, const double *v, int n);
 
+/* td_panel filled with deterministic pseudo-random prices (volume scaled
+ * up), every 97th cell NaN: a panel for value-agnostic checks. */
+void td_synth(struct panel *p, int ndates, int nsyms);
+
 /* Loads sp500 Yahoo files from dir (SYMBOL_data.csv.gz): all of them when
  * nsyms == 0, else the named ones. Prices scaled by Adj Close / Close,
  * volume as is, an empty price or zero volume is no bar, vwap = (h+l+c)/3.

@@ -15,18 +15,6 @@
 #include "expr.h"
 #include "expr_testdata.h"
 
-/* A deterministic panel with some NaN holes. */
-static void synth(struct panel *p, int nd, int ns) {
-    td_panel(p, nd, ns);
-    uint64_t x = 12345;
-    for (int f = 0; f < PF_COUNT; f++)
-        for (size_t i = 0; i < (size_t)nd * ns; i++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            double u = (double)(x >> 11) / 9007199254740992.0;
-            p->f[f][i] = (i % 97 == 13) ? NAN : 10 + 5 * u + (f == PF_VOLUME ? 1e6 * u : 0);
-        }
-}
-
 static int add(struct expr_prog *pg, const char *text) {
     struct bt_err err = BT_ERR_INIT;
     int idx = expr_prog_add(pg, text, &err);
@@ -65,7 +53,7 @@ static void test_cse_counts(void **state) {
     assert_int_equal(expr_prog_lookback(pg, b), 4);
 
     struct panel p;
-    synth(&p, 60, 7);
+    td_synth(&p, 60, 7);
     struct bt_err err = BT_ERR_INIT;
     assert_int_equal(expr_prog_eval(pg, &p, &err), 0);
     assert_int_equal(expr_prog_evaluated(pg), 12); /* each node once */
@@ -106,7 +94,7 @@ static void test_memory_bounded(void **state) {
     struct expr_prog *pg = expr_prog_new();
     add(pg, text);
     struct panel p;
-    synth(&p, 100, 10);
+    td_synth(&p, 100, 10);
     struct bt_err err = BT_ERR_INIT;
     assert_int_equal(expr_prog_eval(pg, &p, &err), 0);
     assert_int_equal(expr_prog_evaluated(pg), 40);
@@ -136,7 +124,7 @@ static void test_start_independent(void **state) {
         "ts_rank(ts_sum(close, 5), 6) + ts_argmax(low, 4) + ts_product(returns + 1, 3)",
     };
     struct panel p, q;
-    synth(&p, 160, 9);
+    td_synth(&p, 160, 9);
     for (int start = 1; start < 70; start += 6) {
         tail_panel(&p, start, &q);
         for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
@@ -164,7 +152,7 @@ static void test_start_independent(void **state) {
 static void test_block_sums(void **state) {
     (void)state;
     struct panel p;
-    synth(&p, 200, 6);
+    td_synth(&p, 200, 6);
     struct {
         const char *block, *direct;
     } pairs[] = {

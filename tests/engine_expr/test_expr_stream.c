@@ -16,18 +16,6 @@
 #include "expr.h"
 #include "expr_testdata.h"
 
-/* A deterministic panel with some NaN holes. */
-static void synth(struct panel *p, int nd, int ns) {
-    td_panel(p, nd, ns);
-    uint64_t x = 977;
-    for (int f = 0; f < PF_COUNT; f++)
-        for (size_t i = 0; i < (size_t)nd * ns; i++) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            double u = (double)(x >> 11) / 9007199254740992.0;
-            p->f[f][i] = (i % 89 == 7) ? NAN : 10 + 5 * u + (f == PF_VOLUME ? 1e6 * u : 0);
-        }
-}
-
 static int add(struct expr_prog *pg, const char *text) {
     struct bt_err err = BT_ERR_INIT;
     int idx = expr_prog_add(pg, text, &err);
@@ -61,7 +49,7 @@ static struct expr_prog *program(void) {
 static void test_same_values_any_chunk(void **state) {
     (void)state;
     struct panel p;
-    synth(&p, 60, 7);
+    td_synth(&p, 60, 7);
     size_t bytes = (size_t)p.ndates * p.nsyms * sizeof(double);
     struct bt_err err = BT_ERR_INIT;
     struct expr_prog *ref = program();
@@ -103,7 +91,7 @@ static void test_same_values_any_chunk(void **state) {
 static void test_completion_order(void **state) {
     (void)state;
     struct panel p;
-    synth(&p, 20, 3);
+    td_synth(&p, 20, 3);
     struct bt_err err = BT_ERR_INIT;
     struct expr_prog *pg = expr_prog_new();
     int late = add(pg, "ts_std(ts_mean(high, 3), 4)");
@@ -135,7 +123,7 @@ static void test_memory_recycled(void **state) {
         add(one, text);
     }
     struct panel p;
-    synth(&p, 50, 4);
+    td_synth(&p, 50, 4);
     size_t bytes = (size_t)p.ndates * p.nsyms * sizeof(double);
     struct bt_err err = BT_ERR_INIT;
     assert_int_equal(expr_prog_eval(all, &p, &err), 0);
