@@ -235,10 +235,10 @@ static void test_factor_stats(void **st) {
     cpu_force_portable(0);
 }
 
-/* metrics_factor_stats sums two dates side by side: every range of dates
- * (odd and even counts, single dates) over a panel where dates with fewer
- * than 2 pairs, or fewer than q, sit next to full ones and to dates whose
- * pair counts differ (one runs on past the other). */
+/* No date's figures leak into another's: every range of dates (odd and
+ * even counts, single dates) over a panel where dates with fewer than 2
+ * pairs, or fewer than q, sit next to full ones and to dates whose pair
+ * counts differ. */
 static void test_factor_stats_date_pairs(void **st) {
     (void)st;
     const int sizes[] = {2, 9, 40, 482};
