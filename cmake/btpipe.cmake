@@ -24,6 +24,7 @@ function(btpipe_unit_test name)
   cmake_parse_arguments(T "" "" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
   target_link_libraries(${name} PRIVATE ${T_LIBS} PkgConfig::CMOCKA)
+  target_include_directories(${name} PRIVATE ${BTPIPE_SOURCE_DIR}/tests)
   target_compile_definitions(${name} PRIVATE
     BTPIPE_SOURCE_DIR="${BTPIPE_SOURCE_DIR}" BTPIPE_SHARED_DIR="${BTPIPE_SHARED_DIR}")
   add_test(NAME ${name} COMMAND ${name})

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_rng.h"
 #include "csv.h"
 #include "data_rows.h"
 
@@ -177,15 +178,6 @@ static void test_double_edge_cases(void **state) {
     /* the span is all that is read: no NUL needed, nothing past n */
     assert_int_equal(csv_parse_double("12345", 2, &v), 0);
     assert_true(v == 12.0);
-}
-
-/* A small deterministic generator (xorshift64*) for reproducible cases. */
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint64_t rng(void) {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
 }
 
 static void test_double_random_vs_strtod(void **state) {

@@ -20,13 +20,7 @@
 #include "panel.h"
 #include "strategy.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-static uint64_t rng(void) {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
+#include "test_rng.h"
 
 /* Whether two doubles are the same bits (NaN equal to NaN). */
 static int same(double a, double b) {

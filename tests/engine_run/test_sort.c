@@ -18,13 +18,8 @@
 #include "strategy.h"
 #include "strategy_sort.h"
 
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-static uint64_t rng(void) {
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 2685821657736338717ULL;
-}
+#define TEST_RNG_SEED 0x2545F4914F6CDD1DULL
+#include "test_rng.h"
 
 static const double *cmp_x;
 /* The reference order: by value, then by index. */
